@@ -1,0 +1,234 @@
+#include "app/client_app.hpp"
+
+#include <gnutls/crypto.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "util/error.hpp"
+
+namespace quictun::app {
+namespace {
+constexpr std::uint64_t kMaxBackoffMs = 2000;
+constexpr std::uint64_t kAcceptPauseMs = 100;
+
+quic::TlsClientOptions tls_options(const config::ClientSettings& s) {
+  quic::TlsClientOptions o = s.tls;
+  o.server_name = split_host_port(s.server_endpoint, "--server-endpoint").host;
+  return o;
+}
+}  // namespace
+
+ClientApp::ClientApp(const config::ClientSettings& settings, event_base* loop, plugin::PluginLoader& loader)
+    : settings_(settings),
+      loop_(loop),
+      transports_(loader, settings),
+      tls_(tls_options(settings)),
+      server_(split_host_port(settings.server_endpoint, "--server-endpoint")) {
+  gnutls_rnd(GNUTLS_RND_KEY, reset_secret_.data(), reset_secret_.size());
+  reaper_.assign(loop, -1, 0, [this](short) { reap(); });
+  retry_timer_.assign(loop, -1, 0, [this](short) { connect_now(); });
+  if (!settings.tls.verify_server)
+    spdlog::warn("--insecure-skip-verify: the server's certificate is NOT verified; anyone on the path can impersonate it");
+  for (const auto& ls : settings.listeners) {
+    auto l = std::make_unique<Listener>();
+    l->address = ls.listen_on;
+    l->transport = &transports_.for_address(ls.listen_on);
+    sdk::PluginConfig pc = settings.plugin_config("token_source." + plugin::normalize_name(ls.token_source),
+                                                  ls.token_source_arg, ls.token_source_arg_origin);
+    for (const auto& [k, v] : ls.token_source_options) pc.table[k] = v;
+    l->source = loader.token_source(ls.token_source, pc);
+    l->services = std::make_unique<tunnel::ClientTunnel::Services>(tunnel::ClientTunnel::Services{
+        loop, *l->source, *this, settings.connect_timeout_ms, settings.setup_timeout_ms});
+    try {
+      l->fd.reset(l->transport->listen(ls.listen_on));
+    } catch (const sdk::Error& e) {
+      throw RuntimeError(std::string(e.what()));
+    }
+    Listener* raw = l.get();
+    l->accept_event.assign(loop, l->fd.get(), EV_READ | EV_PERSIST, [this, raw](short) { on_accept(*raw); });
+    l->accept_event.add();
+    l->resume_timer.assign(loop, -1, 0, [raw](short) { raw->accept_event.add(); });
+    spdlog::info("listening on {} (token source {}), server {}", ls.listen_on, ls.token_source, settings.server_endpoint);
+    listeners_.push_back(std::move(l));
+  }
+}
+
+ClientApp::~ClientApp() {
+  waiting_.clear();
+  tunnels_.clear();
+  retired_.clear();
+  session_.reset();
+  closing_sessions_.clear();
+  dead_sessions_.clear();
+  for (auto& l : listeners_) {
+    l->accept_event.reset();
+    if (l->fd) l->transport->unlisten(l->address, l->fd.get());
+  }
+}
+
+void ClientApp::shutdown() {
+  shutting_down_ = true;
+  for (auto& l : listeners_) {
+    l->accept_event.del();
+    l->resume_timer.del();
+  }
+  retry_timer_.del();
+  if (session_ && session_->connection) session_->connection->close(quic::kAppNoError, "client shutting down");
+}
+
+void ClientApp::on_accept(Listener& l) {
+  for (int i = 0; i < 64; ++i) {
+    std::optional<sdk::AcceptedConnection> accepted;
+    try {
+      accepted = l.transport->accept(l.fd.get());
+    } catch (const std::exception& e) {
+      spdlog::error("{}: accept failed: {}; pausing for {} ms", l.address, e.what(), kAcceptPauseMs);
+      l.accept_event.del();
+      l.resume_timer.add_timeout_ms(kAcceptPauseMs);
+      return;
+    }
+    if (!accepted) return;
+    sdk::ConnectionInfo info;
+    info.id = ++next_id_;
+    info.listener = l.address;
+    info.scheme = plugin::TransportSet::scheme_of(l.address);
+    info.peer_address = accepted->peer_address;
+    info.peer_ip = accepted->peer_ip;
+    spdlog::debug("tunnel {}: accepted {} on {}", info.id, info.peer_address.empty() ? "a connection" : info.peer_address,
+                  l.address);
+    auto tunnel = std::make_unique<tunnel::ClientTunnel>(*l.services, info, Fd(accepted->fd));
+    tunnel::ClientTunnel* raw = tunnel.get();
+    tunnel->on_finished([this, raw](const tunnel::Relay::Outcome& o) { retire(*raw, o); });
+    tunnels_[raw] = std::move(tunnel);
+    raw->start();
+  }
+}
+
+void ClientApp::retire(tunnel::ClientTunnel& t, const tunnel::Relay::Outcome& o) {
+  cancel(t);
+  if (o.clean)
+    spdlog::debug("tunnel {} closed: {} bytes up, {} bytes down", t.id(), o.bytes_up, o.bytes_down);
+  else
+    spdlog::info("tunnel {} ended: {} ({} bytes up, {} bytes down)", t.id(), o.reason, o.bytes_up, o.bytes_down);
+  auto it = tunnels_.find(&t);
+  if (it == tunnels_.end()) return;
+  retired_.push_back(std::move(it->second));
+  tunnels_.erase(it);
+  reaper_.activate();
+}
+
+void ClientApp::reap() {
+  retired_.clear();
+  dead_sessions_.clear();
+}
+
+void ClientApp::request_stream(tunnel::ClientTunnel& t) {
+  if (std::find(waiting_.begin(), waiting_.end(), &t) == waiting_.end()) waiting_.push_back(&t);
+  serve_waiting();
+}
+
+void ClientApp::cancel(tunnel::ClientTunnel& t) { waiting_.erase(std::remove(waiting_.begin(), waiting_.end(), &t), waiting_.end()); }
+
+void ClientApp::serve_waiting() {
+  if (waiting_.empty() || shutting_down_) return;
+  if (session_ && session_->connection && session_->connection->handshake_done() && !session_->connection->usable()) {
+    // The old connection is closing (the server said goodbye): let it finish in the background.
+    closing_sessions_.push_back(std::move(session_));
+  }
+  if (session_ && session_->connection && session_->connection->usable()) {
+    quic::Connection& c = *session_->connection;
+    while (!waiting_.empty()) {
+      tunnel::ClientTunnel* t = waiting_.front();
+      std::int64_t id = c.open_stream(*t);
+      if (id < 0) return;  // the server's stream limit: on_streams_available calls again
+      waiting_.pop_front();
+      t->on_stream(c, id);
+    }
+    return;
+  }
+  if (!session_ && !retry_timer_.pending(EV_TIMEOUT)) connect_now();
+}
+
+void ClientApp::connect_now() {
+  if (session_ || shutting_down_) return;
+  try {
+    SocketAddress remote = resolve_udp(server_, "--server-endpoint");
+    auto s = std::make_unique<Session>();
+    s->socket = std::make_unique<quic::UdpSocket>(quic::UdpSocket::connect(remote));
+    if (settings_.test_drop_rate > 0) s->socket->set_drop_rate(settings_.test_drop_rate, 2);
+    Session* raw = s.get();
+    s->read_event.assign(loop_, s->socket->fd(), EV_READ | EV_PERSIST, [this, raw](short) { on_session_readable(*raw); });
+    s->read_event.add();
+    session_ = std::move(s);
+    session_->connection = quic::Connection::connect(
+        quic::Connection::Endpoint{loop_, session_->socket.get(), reset_secret_.data(), "client"}, settings_.quic, tls_,
+        remote, *this);
+    spdlog::debug("connecting to server {}", remote.to_string());
+  } catch (const std::exception& e) {
+    session_.reset();
+    last_error_ = e.what();
+    spdlog::warn("cannot connect to server {}: {}", settings_.server_endpoint, last_error_);
+    backoff_ms_ = std::min(kMaxBackoffMs, backoff_ms_ ? backoff_ms_ * 2 : 100);
+    if (!waiting_.empty()) retry_timer_.add_timeout_ms(backoff_ms_);
+  }
+}
+
+void ClientApp::on_session_readable(Session& s) {
+  s.socket->receive([&s](const quic::ReceivedDatagram& d) {
+    if (s.connection) s.connection->on_datagram(d);
+  });
+  int err = s.socket->take_error();
+  if (err == ECONNREFUSED && s.connection && !s.connection->handshake_done()) {
+    // ICMP port unreachable: nothing listens there; no need to wait for the handshake timeout.
+    s.connection->abandon("connection refused (is quictun-server running there?)");
+  }
+}
+
+void ClientApp::on_handshake_done(quic::Connection& c) {
+  spdlog::info("connected to server {}", c.remote().to_string());
+  backoff_ms_ = 0;
+  last_error_.clear();
+  serve_waiting();
+}
+
+void ClientApp::suspect(quic::Connection& c) {
+  if (!session_ || session_->connection.get() != &c) return;
+  spdlog::warn("server {} has not answered for a while; opening a new connection", c.remote().to_string());
+  c.abandon("server stopped answering");
+}
+
+void ClientApp::on_connection_closed(quic::Connection& c, const std::string& reason) {
+  for (auto it = closing_sessions_.begin(); it != closing_sessions_.end(); ++it) {
+    if ((*it)->connection.get() == &c) {
+      (*it)->read_event.del();
+      dead_sessions_.push_back(std::move(*it));
+      closing_sessions_.erase(it);
+      reaper_.activate();
+      return;
+    }
+  }
+  if (!session_ || session_->connection.get() != &c) return;
+  bool established = c.handshake_done();
+  session_->read_event.del();
+  dead_sessions_.push_back(std::move(session_));
+  reaper_.activate();
+  if (shutting_down_) return;
+  if (established) {
+    spdlog::info("connection to server {} closed{}{}", settings_.server_endpoint, reason.empty() ? "" : ": ", reason);
+    backoff_ms_ = 0;
+  } else {
+    last_error_ = reason;
+    spdlog::warn("cannot connect to server {}: {}", settings_.server_endpoint, reason);
+    backoff_ms_ = std::min(kMaxBackoffMs, backoff_ms_ ? backoff_ms_ * 2 : 100);
+  }
+  if (!waiting_.empty()) {
+    if (backoff_ms_ == 0)
+      connect_now();
+    else
+      retry_timer_.add_timeout_ms(backoff_ms_);
+  }
+}
+
+}  // namespace quictun::app

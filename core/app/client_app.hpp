@@ -1,0 +1,81 @@
+// quictun-client: listeners for the applications, one QUIC connection to the server (opened on
+// demand, replaced when lost), and the tunnels between them.
+#pragma once
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "config/settings.hpp"
+#include "plugin/loader.hpp"
+#include "plugin/transport_set.hpp"
+#include "quic/connection.hpp"
+#include "quic/tls.hpp"
+#include "tunnel/client_tunnel.hpp"
+
+namespace quictun::app {
+
+class ClientApp : private tunnel::StreamBroker, private quic::ConnectionObserver {
+ public:
+  // Opens the listeners and loads the plugins; throws UsageError / RuntimeError.
+  ClientApp(const config::ClientSettings& settings, event_base* loop, plugin::PluginLoader& loader);
+  ~ClientApp() override;
+  // Stops accepting and closes the QUIC connection; the loop ends when all is quiet.
+  void shutdown();
+
+ private:
+  struct Listener {
+    std::string address;
+    sdk::Transport* transport = nullptr;
+    Fd fd;
+    Event accept_event;
+    Event resume_timer;  // after EMFILE and the like, accepting pauses briefly
+    std::shared_ptr<sdk::TokenSource> source;
+    std::unique_ptr<tunnel::ClientTunnel::Services> services;
+  };
+  struct Session {
+    std::unique_ptr<quic::UdpSocket> socket;
+    Event read_event;
+    std::unique_ptr<quic::Connection> connection;
+  };
+
+  void on_accept(Listener& listener);
+  void retire(tunnel::ClientTunnel& tunnel, const tunnel::Relay::Outcome& outcome);
+  void reap();
+  void serve_waiting();
+  void connect_now();
+  void on_session_readable(Session& session);
+
+  // StreamBroker
+  void request_stream(tunnel::ClientTunnel& tunnel) override;
+  void cancel(tunnel::ClientTunnel& tunnel) override;
+  void suspect(quic::Connection& connection) override;
+  std::string last_error() const override { return last_error_; }
+  // ConnectionObserver
+  void on_handshake_done(quic::Connection& c) override;
+  void on_streams_available(quic::Connection&) override { serve_waiting(); }
+  void on_connection_closed(quic::Connection& c, const std::string& reason) override;
+
+  const config::ClientSettings& settings_;
+  event_base* loop_;
+  plugin::TransportSet transports_;
+  quic::TlsClientContext tls_;
+  HostPort server_;
+  std::array<std::uint8_t, 32> reset_secret_{};
+  std::vector<std::unique_ptr<Listener>> listeners_;
+  std::unique_ptr<Session> session_;
+  std::vector<std::unique_ptr<Session>> closing_sessions_;  // saying goodbye; no new streams
+  std::vector<std::unique_ptr<Session>> dead_sessions_;
+  std::deque<tunnel::ClientTunnel*> waiting_;
+  std::map<tunnel::ClientTunnel*, std::unique_ptr<tunnel::ClientTunnel>> tunnels_;
+  std::vector<std::unique_ptr<tunnel::ClientTunnel>> retired_;
+  Event reaper_;
+  Event retry_timer_;
+  std::uint64_t backoff_ms_ = 0;
+  std::uint64_t next_id_ = 0;
+  std::string last_error_;
+  bool shutting_down_ = false;
+};
+
+}  // namespace quictun::app

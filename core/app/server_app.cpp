@@ -1,0 +1,54 @@
+#include "app/server_app.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "util/error.hpp"
+
+namespace quictun::app {
+
+ServerApp::ServerApp(const config::ServerSettings& settings, event_base* loop, plugin::PluginLoader& loader)
+    : settings_(settings), transports_(loader, settings), tls_(settings.tls) {
+  parser_ = loader.token_parser(settings.token_parser,
+                                settings.plugin_config("token_parser." + plugin::normalize_name(settings.token_parser),
+                                                       settings.token_parser_key, settings.token_parser_key_origin));
+  services_ = std::make_unique<tunnel::ServerTunnel::Services>(
+      tunnel::ServerTunnel::Services{loop, *parser_, transports_, settings.backend_connect_timeout_ms});
+  reaper_.assign(loop, -1, 0, [this](short) { retired_.clear(); });
+  if (tls_.generated_certificate())
+    spdlog::warn("no --cert-file/--key-file: using a generated self-signed certificate; clients must use "
+                 "--insecure-skip-verify (testing only)");
+  SocketAddress listen = resolve_udp(split_host_port(settings.listen_on, "--listen-on"), "--listen-on");
+  endpoint_ = std::make_unique<quic::ServerEndpoint>(loop, listen, settings.quic, tls_, static_cast<quic::ServerEndpoint::Listener&>(*this), settings.test_drop_rate);
+  spdlog::info("listening on UDP {} (token parser {})", endpoint_->local_address().to_string(), settings.token_parser);
+}
+
+ServerApp::~ServerApp() {
+  tunnels_.clear();
+  retired_.clear();
+  endpoint_.reset();
+}
+
+void ServerApp::shutdown() { endpoint_->close_all(); }
+
+void ServerApp::on_new_stream(quic::Connection& connection, std::int64_t stream_id) {
+  auto t = std::make_unique<tunnel::ServerTunnel>(*services_, connection, stream_id, ++next_id_);
+  tunnel::ServerTunnel* raw = t.get();
+  connection.attach(stream_id, *raw);
+  t->on_finished([this, raw](const tunnel::Relay::Outcome& o) { retire(*raw, o); });
+  tunnels_[raw] = std::move(t);
+}
+
+void ServerApp::retire(tunnel::ServerTunnel& t, const tunnel::Relay::Outcome& o) {
+  if (o.clean)
+    spdlog::debug("tunnel {} to {} closed: {} bytes up, {} bytes down", t.id(), t.backend(), o.bytes_up, o.bytes_down);
+  else
+    spdlog::debug("tunnel {} to {} ended: {} ({} bytes up, {} bytes down)", t.id(), t.backend(), o.reason, o.bytes_up,
+                  o.bytes_down);
+  auto it = tunnels_.find(&t);
+  if (it == tunnels_.end()) return;
+  retired_.push_back(std::move(it->second));
+  tunnels_.erase(it);
+  reaper_.activate();
+}
+
+}  // namespace quictun::app

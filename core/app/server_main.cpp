@@ -1,0 +1,38 @@
+#include <spdlog/spdlog.h>
+
+#include "app/main_common.hpp"
+#include "app/server_app.hpp"
+#include "app/signals.hpp"
+
+int main(int argc, char** argv) {
+  using namespace quictun;
+  return app::run_program("quictun-server", [&] {
+    config::ServerSettings settings;
+    if (config::parse_server(argc, argv, settings) == config::ParseResult::exit_ok) return 0;
+    app::setup_logging("quictun-server", settings.log_level);
+    EventBasePtr loop(event_base_new());
+    int exit_code = 0;
+    {
+      plugin::PluginLoader loader(app::plugin_dirs_for(settings), loop.get());
+      {
+        app::ServerApp server(settings, loop.get(), loader);
+      Event stop_timer(loop.get(), -1, 0, [&](short) { event_base_loopbreak(loop.get()); });
+      app::ShutdownSignals signals(loop.get(), [&](int sig) {
+        if (stop_timer.pending(EV_TIMEOUT)) {
+          event_base_loopbreak(loop.get());
+          return;
+        }
+        spdlog::info("signal {}: closing connections", sig);
+        server.shutdown();
+        stop_timer.add_timeout_ms(200);  // let CONNECTION_CLOSE leave
+      });
+      event_base_dispatch(loop.get());
+      }
+      // Plugins may finish cleanup on the loop (cancelled DNS lookups, for one) after their
+      // objects are gone: let that run while their libraries are still loaded.
+      for (int i = 0; i < 3; ++i) event_base_loop(loop.get(), EVLOOP_NONBLOCK);
+    }
+    spdlog::info("stopped");
+    return exit_code;
+  });
+}

@@ -1,0 +1,65 @@
+// Everything the two programs can be told, from quictun.toml overlaid by command-line flags.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <quictun/sdk/config.hpp>
+
+#include "quic/connection.hpp"
+#include "quic/tls.hpp"
+
+namespace quictun::config {
+
+// Settings both programs share.
+struct CommonSettings {
+  std::string config_file;                       // the TOML file read, or "" when none
+  std::filesystem::path base_dir;                // relative paths in the config resolve against this
+  std::string log_level = "info";                // trace, debug, info, warn, error, off
+  std::vector<std::filesystem::path> plugin_dirs;  // empty: the built-in default
+  quic::TransportConfig quic;                    // [quic]
+  double test_drop_rate = 0;                     // fraction of received datagrams dropped (tests only)
+  // Plugin tables, keyed "token_source.<name>", "token_parser.<name>", "transport.<scheme>".
+  std::map<std::string, sdk::PluginConfig> plugin_tables;
+
+  // The table for one plugin with `argument` filled in (empty table if the config has none).
+  sdk::PluginConfig plugin_config(const std::string& key, const std::string& argument,
+                                  const std::string& argument_origin) const;
+};
+
+struct ServerSettings : CommonSettings {
+  std::string listen_on = "0.0.0.0:7500";   // UDP HOST:PORT
+  std::string token_parser = "cleartext";   // plugin name, case-insensitive
+  std::string token_parser_key;             // the parser's argument (--token-parser-key)
+  std::string token_parser_key_origin;      // where it was given
+  quic::TlsServerOptions tls;
+  std::uint64_t backend_connect_timeout_ms = 10000;  // a backend that does not answer by then is unreachable (0x03)
+};
+
+struct ListenerSettings {
+  std::string listen_on = "tcp:127.0.0.1:6500";  // transport address the applications connect to
+  std::string token_source = "fixed";            // plugin name, case-insensitive
+  std::string token_source_arg;                  // its argument (--token-source)
+  std::string token_source_arg_origin;
+  sdk::ConfigTable token_source_options;         // per-listener table, over [token_source.<name>]
+  std::string origin;                            // "quictun.toml:20" or "command line"
+};
+
+struct ClientSettings : CommonSettings {
+  std::vector<ListenerSettings> listeners{ListenerSettings{}};
+  std::string server_endpoint = "127.0.0.1:7500";  // UDP HOST:PORT of quictun-server
+  quic::TlsClientOptions tls;
+  std::uint64_t connect_timeout_ms = 10000;   // an application connection waits this long for QUIC
+  std::uint64_t setup_timeout_ms = 30000;     // and this long for the server's answer to its token
+};
+
+enum class ParseResult { run, exit_ok };
+
+// Parse the command line (and the config file it names). Throws UsageError with a message
+// naming the flag or file:line. exit_ok after --help / --version.
+ParseResult parse_server(int argc, char** argv, ServerSettings& out);
+ParseResult parse_client(int argc, char** argv, ClientSettings& out);
+
+}  // namespace quictun::config

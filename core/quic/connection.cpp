@@ -1,0 +1,721 @@
+#include "quic/connection.hpp"
+
+#include <gnutls/crypto.h>
+#include <ngtcp2/ngtcp2_crypto_gnutls.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "util/clock.hpp"
+#include "util/error.hpp"
+
+namespace quictun::quic {
+namespace {
+
+constexpr std::size_t kCidLength = 16;
+constexpr std::size_t kMaxBatch = 64;          // packets per GSO send (and per write round)
+constexpr std::size_t kChunk = 64 * 1024;      // send-buffer chunk size
+constexpr std::size_t kMaxVecs = 16;
+
+ngtcp2_path make_path(const SocketAddress& local, const SocketAddress& remote) {
+  ngtcp2_path p{};
+  p.local.addr = const_cast<sockaddr*>(local.sa());
+  p.local.addrlen = local.len;
+  p.remote.addr = const_cast<sockaddr*>(remote.sa());
+  p.remote.addrlen = remote.len;
+  return p;
+}
+
+void random_bytes(std::uint8_t* out, std::size_t n) {
+  if (gnutls_rnd(GNUTLS_RND_RANDOM, out, n) != 0) throw RuntimeError("no randomness available");
+}
+
+ngtcp2_cid random_cid() {
+  ngtcp2_cid cid;
+  cid.datalen = kCidLength;
+  random_bytes(cid.data, cid.datalen);
+  return cid;
+}
+
+ngtcp2_conn* get_conn(ngtcp2_crypto_conn_ref* ref);
+
+}  // namespace
+
+// The C callbacks ngtcp2 calls, forwarding to Connection members.
+struct ConnectionCallbacks {
+  static Connection& self(void* user_data) { return *static_cast<Connection*>(user_data); }
+
+  static int recv_stream_data(ngtcp2_conn*, uint32_t flags, int64_t id, uint64_t, const uint8_t* data, size_t size,
+                              void* user_data, void*) {
+    return self(user_data).on_recv_stream_data(flags, id, data, size);
+  }
+  static int acked(ngtcp2_conn*, int64_t id, uint64_t offset, uint64_t size, void* user_data, void*) {
+    return self(user_data).on_acked(id, offset, size);
+  }
+  static int stream_open(ngtcp2_conn*, int64_t id, void* user_data) {
+    auto& c = self(user_data);
+    if (c.server_ && ngtcp2_is_bidi_stream(id)) c.observer_.on_remote_stream(c, id);
+    return 0;
+  }
+  static int stream_close(ngtcp2_conn*, uint32_t flags, int64_t id, uint64_t code, void* user_data, void*) {
+    return self(user_data).on_stream_close(flags, id, code);
+  }
+  static int stream_reset(ngtcp2_conn*, int64_t id, uint64_t, uint64_t code, void* user_data, void*) {
+    return self(user_data).on_stream_reset(id, code);
+  }
+  static int stop_sending(ngtcp2_conn*, int64_t id, uint64_t code, void* user_data, void*) {
+    return self(user_data).on_stream_stop_sending(id, code);
+  }
+  static int extend_max_stream_data(ngtcp2_conn*, int64_t id, uint64_t, void* user_data, void*) {
+    return self(user_data).on_extend_max_stream_data(id);
+  }
+  static int extend_max_local_streams_bidi(ngtcp2_conn*, uint64_t, void* user_data) {
+    auto& c = self(user_data);
+    c.observer_.on_streams_available(c);
+    return 0;
+  }
+  static int handshake_completed(ngtcp2_conn*, void* user_data) { return self(user_data).on_handshake_completed(); }
+  static void rand(uint8_t* dest, size_t len, const ngtcp2_rand_ctx*) { gnutls_rnd(GNUTLS_RND_RANDOM, dest, len); }
+  static int new_cid(ngtcp2_conn*, ngtcp2_cid* cid, uint8_t* token, size_t len, void* user_data) {
+    return self(user_data).on_new_connection_id(cid, token, len);
+  }
+  static int remove_cid(ngtcp2_conn*, const ngtcp2_cid* cid, void* user_data) {
+    return self(user_data).on_remove_connection_id(cid);
+  }
+};
+
+namespace {
+ngtcp2_conn* get_conn(ngtcp2_crypto_conn_ref* ref) { return *static_cast<ngtcp2_conn**>(ref->user_data); }
+}  // namespace
+
+ngtcp2_callbacks Connection::callbacks(bool server) {
+  ngtcp2_callbacks cb{};
+  if (server) {
+    cb.recv_client_initial = ngtcp2_crypto_recv_client_initial_cb;
+  } else {
+    cb.client_initial = ngtcp2_crypto_client_initial_cb;
+    cb.recv_retry = ngtcp2_crypto_recv_retry_cb;
+  }
+  cb.recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb;
+  cb.encrypt = ngtcp2_crypto_encrypt_cb;
+  cb.decrypt = ngtcp2_crypto_decrypt_cb;
+  cb.hp_mask = ngtcp2_crypto_hp_mask_cb;
+  cb.update_key = ngtcp2_crypto_update_key_cb;
+  cb.delete_crypto_aead_ctx = ngtcp2_crypto_delete_crypto_aead_ctx_cb;
+  cb.delete_crypto_cipher_ctx = ngtcp2_crypto_delete_crypto_cipher_ctx_cb;
+  cb.get_path_challenge_data = ngtcp2_crypto_get_path_challenge_data_cb;
+  cb.version_negotiation = ngtcp2_crypto_version_negotiation_cb;
+  cb.rand = ConnectionCallbacks::rand;
+  cb.get_new_connection_id = ConnectionCallbacks::new_cid;
+  cb.remove_connection_id = ConnectionCallbacks::remove_cid;
+  cb.recv_stream_data = ConnectionCallbacks::recv_stream_data;
+  cb.acked_stream_data_offset = ConnectionCallbacks::acked;
+  cb.stream_open = ConnectionCallbacks::stream_open;
+  cb.stream_close = ConnectionCallbacks::stream_close;
+  cb.stream_reset = ConnectionCallbacks::stream_reset;
+  cb.stream_stop_sending = ConnectionCallbacks::stop_sending;
+  cb.extend_max_stream_data = ConnectionCallbacks::extend_max_stream_data;
+  cb.extend_max_local_streams_bidi = ConnectionCallbacks::extend_max_local_streams_bidi;
+  cb.handshake_completed = ConnectionCallbacks::handshake_completed;
+  return cb;
+}
+
+Connection::Connection(const Endpoint& endpoint, const TransportConfig& config, ConnectionObserver& observer,
+                       const SocketAddress& remote, const SocketAddress& local)
+    : endpoint_(endpoint), config_(config), observer_(observer), remote_(remote), local_(local) {
+  tx_.resize(kMaxBatch * NGTCP2_MAX_UDP_PAYLOAD_SIZE);
+  conn_ref_.get_conn = get_conn;
+  conn_ref_.user_data = &conn_;
+  timer_.assign(endpoint.loop, -1, 0, [this](short) { on_timer(); });
+  write_event_.assign(endpoint.loop, -1, 0, [this](short) { write_packets(); });
+}
+
+Connection::~Connection() {
+  timer_.reset();
+  write_event_.reset();
+  if (conn_) ngtcp2_conn_del(conn_);
+}
+
+void Connection::init_settings(ngtcp2_settings& settings, ngtcp2_transport_params& params, bool server) {
+  ngtcp2_settings_default(&settings);
+  settings.initial_ts = now_ns();
+  switch (config_.congestion) {
+    case CongestionControl::cubic: settings.cc_algo = NGTCP2_CC_ALGO_CUBIC; break;
+    case CongestionControl::reno: settings.cc_algo = NGTCP2_CC_ALGO_RENO; break;
+    case CongestionControl::bbr: settings.cc_algo = NGTCP2_CC_ALGO_BBR; break;
+  }
+  settings.handshake_timeout = config_.handshake_timeout_ns;
+  settings.max_window = config_.max_connection_window;
+  settings.max_stream_window = config_.max_stream_window;
+  ngtcp2_transport_params_default(&params);
+  params.initial_max_stream_data_bidi_local = config_.stream_window;
+  params.initial_max_stream_data_bidi_remote = config_.stream_window;
+  params.initial_max_data = config_.connection_window;
+  // Only clients open streams (WIRE.md): a client accepts none.
+  params.initial_max_streams_bidi = server ? config_.max_streams : 0;
+  params.initial_max_streams_uni = 0;
+  params.max_idle_timeout = config_.idle_timeout_ns;
+  params.active_connection_id_limit = 7;
+}
+
+std::unique_ptr<Connection> Connection::connect(const Endpoint& endpoint, const TransportConfig& config,
+                                                const TlsClientContext& tls, const SocketAddress& remote,
+                                                ConnectionObserver& observer) {
+  std::unique_ptr<Connection> c(new Connection(endpoint, config, observer, remote, endpoint.socket->local_address()));
+  ngtcp2_settings settings;
+  ngtcp2_transport_params params;
+  c->init_settings(settings, params, false);
+  ngtcp2_cid dcid = random_cid();
+  ngtcp2_cid scid = random_cid();
+  ngtcp2_path path = make_path(c->local_, c->remote_);
+  ngtcp2_callbacks cb = callbacks(false);
+  int rv = ngtcp2_conn_client_new(&c->conn_, &dcid, &scid, &path, NGTCP2_PROTO_VER_V1, &cb, &settings, &params,
+                                  nullptr, c.get());
+  if (rv != 0) throw RuntimeError(std::string("QUIC client: ") + ngtcp2_strerror(rv));
+  c->tls_ = tls.new_session(&c->conn_ref_);
+  ngtcp2_conn_set_tls_native_handle(c->conn_, c->tls_->get());
+  if (config.keep_alive_ns) ngtcp2_conn_set_keep_alive_timeout(c->conn_, config.keep_alive_ns);
+  c->schedule_write();
+  return c;
+}
+
+std::unique_ptr<Connection> Connection::accept(const Endpoint& endpoint, const TransportConfig& config,
+                                               const TlsServerContext& tls, const ReceivedDatagram& first,
+                                               ConnectionObserver& observer) {
+  ngtcp2_pkt_hd hd;
+  if (ngtcp2_accept(&hd, first.data, first.size) != 0) return nullptr;
+  std::unique_ptr<Connection> c(new Connection(endpoint, config, observer, first.remote, first.local));
+  c->server_ = true;
+  ngtcp2_settings settings;
+  ngtcp2_transport_params params;
+  c->init_settings(settings, params, true);
+  params.original_dcid = hd.dcid;
+  params.original_dcid_present = 1;
+  params.stateless_reset_token_present = 1;
+  ngtcp2_cid scid = random_cid();
+  if (ngtcp2_crypto_generate_stateless_reset_token(params.stateless_reset_token, endpoint.reset_secret, 32, &scid) != 0)
+    return nullptr;
+  ngtcp2_path path = make_path(c->local_, c->remote_);
+  ngtcp2_callbacks cb = callbacks(true);
+  int rv = ngtcp2_conn_server_new(&c->conn_, &hd.scid, &scid, &path, hd.version, &cb, &settings, &params, nullptr,
+                                  c.get());
+  if (rv != 0) {
+    spdlog::warn("server: cannot accept QUIC connection from {}: {}", first.remote.to_string(), ngtcp2_strerror(rv));
+    return nullptr;
+  }
+  c->tls_ = tls.new_session(&c->conn_ref_);
+  ngtcp2_conn_set_tls_native_handle(c->conn_, c->tls_->get());
+  return c;
+}
+
+std::vector<ngtcp2_cid> Connection::connection_ids() const {
+  std::vector<ngtcp2_cid> out(ngtcp2_conn_get_scid(conn_, nullptr));
+  ngtcp2_conn_get_scid(conn_, out.data());
+  return out;
+}
+
+void Connection::on_datagram(const ReceivedDatagram& d) {
+  if (state_ == State::closed || state_ == State::draining) return;
+  if (state_ == State::closing) {
+    // The peer did not see our CONNECTION_CLOSE: say it again, sparingly (RFC 9000 10.2.1).
+    ++close_resends_;
+    if (!close_packet_.empty() && (close_resends_ & (close_resends_ - 1)) == 0)
+      endpoint_.socket->send(remote_, &local_, close_packet_.data(), close_packet_.size(), close_packet_.size());
+    return;
+  }
+  last_rx_ns_ = now_ns();
+  ngtcp2_path path = make_path(d.local, d.remote);
+  ngtcp2_pkt_info pi{};
+  in_callback_ = true;
+  int rv = ngtcp2_conn_read_pkt(conn_, &path, &pi, d.data, d.size, now_ns());
+  in_callback_ = false;
+  if (rv != 0) {
+    handle_ngtcp2_error(rv, "read");
+    return;
+  }
+  schedule_write();
+}
+
+void Connection::handle_ngtcp2_error(int rv, const char* where) {
+  if (rv == NGTCP2_ERR_DRAINING) {
+    const ngtcp2_ccerr* err = ngtcp2_conn_get_ccerr(conn_);
+    std::string reason;
+    if (err->type == NGTCP2_CCERR_TYPE_APPLICATION && err->error_code == kAppNoError) {
+      reason = "";  // the peer closed cleanly
+    } else {
+      reason = "closed by peer (code " + std::to_string(err->error_code);
+      if (err->reasonlen) reason += ": " + std::string(reinterpret_cast<const char*>(err->reason), err->reasonlen);
+      reason += ")";
+    }
+    enter_draining(reason.empty() ? "closed by peer" : reason);
+    return;
+  }
+  if (rv == NGTCP2_ERR_DROP_CONN) {
+    close_reason_ = "connection dropped";
+    finish_close();
+    return;
+  }
+  if (rv == NGTCP2_ERR_IDLE_CLOSE) {
+    close_reason_ = "idle timeout";
+    finish_close();
+    return;
+  }
+  if (rv == NGTCP2_ERR_HANDSHAKE_TIMEOUT) {
+    close_reason_ = "handshake timed out";
+    finish_close();
+    return;
+  }
+  if (rv == NGTCP2_ERR_CRYPTO) {
+    ngtcp2_ccerr err;
+    ngtcp2_ccerr_set_tls_alert(&err, ngtcp2_conn_get_tls_alert(conn_), nullptr, 0);
+    std::string reason = tls_failure_text();
+    std::vector<std::uint8_t> buf(NGTCP2_MAX_UDP_PAYLOAD_SIZE);
+    ngtcp2_path_storage ps;
+    ngtcp2_path_storage_zero(&ps);
+    ngtcp2_ssize n = ngtcp2_conn_write_connection_close(conn_, &ps.path, nullptr, buf.data(), buf.size(), &err, now_ns());
+    if (n > 0) {
+      buf.resize(static_cast<std::size_t>(n));
+      close_packet_ = std::move(buf);
+      endpoint_.socket->send(remote_, &local_, close_packet_.data(), close_packet_.size(), close_packet_.size());
+    }
+    close_reason_ = reason;
+    enter_closing(reason);
+    return;
+  }
+  fail(std::string(where) + ": " + ngtcp2_strerror(rv));
+}
+
+std::string Connection::tls_failure_text() const {
+  std::string text = "TLS handshake failed";
+  if (!tls_) return text;
+  unsigned status = gnutls_session_get_verify_cert_status(tls_->get());
+  if (status != 0) {
+    gnutls_datum_t out{};
+    if (gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &out, 0) == 0) {
+      text += ": certificate verification failed: " + std::string(reinterpret_cast<char*>(out.data), out.size);
+      gnutls_free(out.data);
+      return text;
+    }
+  }
+  auto alert = ngtcp2_conn_get_tls_alert(conn_);
+  if (alert) text += std::string(": alert ") + gnutls_alert_get_name(static_cast<gnutls_alert_description_t>(alert));
+  return text;
+}
+
+void Connection::fail(const std::string& reason) {
+  if (state_ == State::closing || state_ == State::draining || state_ == State::closed) return;
+  ngtcp2_ccerr err;
+  ngtcp2_ccerr_default(&err);
+  ngtcp2_ccerr_set_liberr(&err, NGTCP2_ERR_INTERNAL, nullptr, 0);
+  std::vector<std::uint8_t> buf(NGTCP2_MAX_UDP_PAYLOAD_SIZE);
+  ngtcp2_path_storage ps;
+  ngtcp2_path_storage_zero(&ps);
+  ngtcp2_ssize n = ngtcp2_conn_write_connection_close(conn_, &ps.path, nullptr, buf.data(), buf.size(), &err, now_ns());
+  if (n > 0) {
+    buf.resize(static_cast<std::size_t>(n));
+    close_packet_ = std::move(buf);
+    endpoint_.socket->send(remote_, &local_, close_packet_.data(), close_packet_.size(), close_packet_.size());
+  }
+  enter_closing(reason);
+}
+
+void Connection::close(std::uint64_t app_error, const std::string& reason) {
+  if (state_ == State::closing || state_ == State::draining || state_ == State::closed) return;
+  if (state_ == State::handshaking && !handshake_done_) {
+    // Nothing the peer needs to know yet beyond what the idle timer tells it.
+    close_reason_ = reason;
+    finish_close();
+    return;
+  }
+  ngtcp2_ccerr err;
+  ngtcp2_ccerr_default(&err);
+  ngtcp2_ccerr_set_application_error(&err, app_error, reinterpret_cast<const std::uint8_t*>(reason.data()),
+                                     std::min<std::size_t>(reason.size(), 64));
+  std::vector<std::uint8_t> buf(NGTCP2_MAX_UDP_PAYLOAD_SIZE);
+  ngtcp2_path_storage ps;
+  ngtcp2_path_storage_zero(&ps);
+  ngtcp2_ssize n = ngtcp2_conn_write_connection_close(conn_, &ps.path, nullptr, buf.data(), buf.size(), &err, now_ns());
+  if (n > 0) {
+    buf.resize(static_cast<std::size_t>(n));
+    close_packet_ = std::move(buf);
+    endpoint_.socket->send(remote_, &local_, close_packet_.data(), close_packet_.size(), close_packet_.size());
+  }
+  enter_closing(reason);
+}
+
+void Connection::abandon(const std::string& reason) {
+  if (state_ == State::closed) return;
+  close_reason_ = reason;
+  finish_close();
+}
+
+void Connection::enter_closing(const std::string& reason) {
+  state_ = State::closing;
+  close_reason_ = reason;
+  write_event_.del();
+  notify_streams_lost();
+  // Stay around for three PTOs to answer stray packets with the close packet.
+  timer_.del();
+  timer_.add_timeout_ns(3 * ngtcp2_conn_get_pto(conn_));
+}
+
+void Connection::enter_draining(const std::string& reason) {
+  state_ = State::draining;
+  close_reason_ = reason;
+  write_event_.del();
+  notify_streams_lost();
+  timer_.del();
+  timer_.add_timeout_ns(3 * ngtcp2_conn_get_pto(conn_));
+}
+
+void Connection::notify_streams_lost() {
+  std::vector<std::pair<std::int64_t, StreamHandler*>> handlers;
+  for (auto& [id, s] : streams_)
+    if (s.handler) handlers.emplace_back(id, s.handler);
+  streams_.clear();
+  ready_.clear();
+  for (auto& [id, h] : handlers) h->on_stream_closed(false);
+}
+
+void Connection::finish_close() {
+  if (state_ == State::closed) return;
+  bool was_closing = state_ == State::closing || state_ == State::draining;
+  state_ = State::closed;
+  timer_.del();
+  write_event_.del();
+  if (!was_closing) notify_streams_lost();
+  observer_.on_connection_closed(*this, close_reason_);
+}
+
+void Connection::on_timer() {
+  if (state_ == State::closing || state_ == State::draining) {
+    finish_close();
+    return;
+  }
+  if (state_ == State::closed) return;
+  int rv = ngtcp2_conn_handle_expiry(conn_, now_ns());
+  if (rv != 0) {
+    handle_ngtcp2_error(rv, "timer");
+    return;
+  }
+  write_packets();
+}
+
+void Connection::arm_timer() {
+  if (state_ == State::closing || state_ == State::draining || state_ == State::closed) return;
+  std::uint64_t expiry = ngtcp2_conn_get_expiry(conn_);
+  std::uint64_t now = now_ns();
+  timer_.del();
+  timer_.add_timeout_ns(expiry > now ? expiry - now : 0);
+}
+
+void Connection::schedule_write() {
+  if (state_ == State::handshaking || state_ == State::open) write_event_.activate();
+}
+
+Connection::Stream* Connection::find(std::int64_t id) {
+  auto it = streams_.find(id);
+  return it == streams_.end() ? nullptr : &it->second;
+}
+const Connection::Stream* Connection::find(std::int64_t id) const {
+  auto it = streams_.find(id);
+  return it == streams_.end() ? nullptr : &it->second;
+}
+
+void Connection::queue(std::int64_t id, Stream& s) {
+  if (!s.queued && !s.blocked && !s.write_shut) {
+    s.queued = true;
+    ready_.push_back(id);
+  }
+  schedule_write();
+}
+
+void Connection::write_packets() {
+  if (state_ != State::handshaking && state_ != State::open) return;
+  std::uint64_t ts = now_ns();
+  std::size_t max_payload = ngtcp2_conn_get_path_max_tx_udp_payload_size(conn_);
+  std::size_t quantum = ngtcp2_conn_get_send_quantum(conn_);
+  std::size_t max_packets = std::clamp<std::size_t>(quantum / max_payload, 1, kMaxBatch);
+  ngtcp2_path_storage ps;
+  ngtcp2_path_storage_zero(&ps);
+  ngtcp2_pkt_info pi{};
+  std::size_t batch_len = 0, segment = 0, packets = 0;
+  ngtcp2_vec vecs[kMaxVecs];
+
+  for (;;) {
+    std::int64_t id = -1;
+    Stream* s = nullptr;
+    std::size_t nvec = 0, total = 0;
+    std::uint32_t flags = NGTCP2_WRITE_STREAM_FLAG_MORE;
+    while (!ready_.empty()) {
+      id = ready_.front();
+      s = find(id);
+      if (s && !s->blocked && !s->write_shut && (s->send.sent < s->send.written || (s->send.fin && !s->send.fin_sent)))
+        break;
+      if (s) s->queued = false;
+      ready_.pop_front();
+      s = nullptr;
+      id = -1;
+    }
+    if (s) {
+      // Gather the unsent bytes, chunk by chunk, from `sent` on.
+      std::uint64_t pos = s->send.base;
+      for (auto& chunk : s->send.chunks) {
+        std::uint64_t end = pos + chunk.size();
+        if (end > s->send.sent && nvec < kMaxVecs) {
+          std::size_t skip = s->send.sent > pos ? static_cast<std::size_t>(s->send.sent - pos) : 0;
+          vecs[nvec].base = chunk.data() + skip;
+          vecs[nvec].len = chunk.size() - skip;
+          total += vecs[nvec].len;
+          ++nvec;
+        }
+        pos = end;
+      }
+      if (s->send.fin && s->send.sent + total == s->send.written) flags |= NGTCP2_WRITE_STREAM_FLAG_FIN;
+    }
+    ngtcp2_ssize datalen = -1;
+    std::uint8_t* out = tx_.data() + batch_len;
+    ngtcp2_ssize n = ngtcp2_conn_writev_stream(conn_, &ps.path, &pi, out, max_payload, &datalen, flags, id,
+                                               nvec ? vecs : nullptr, nvec, ts);
+    if (n < 0) {
+      if (n == NGTCP2_ERR_STREAM_DATA_BLOCKED && s) {
+        s->blocked = true;
+        s->queued = false;
+        ready_.pop_front();
+        continue;
+      }
+      if ((n == NGTCP2_ERR_STREAM_SHUT_WR || n == NGTCP2_ERR_STREAM_NOT_FOUND) && s) {
+        s->write_shut = true;
+        s->queued = false;
+        ready_.pop_front();
+        continue;
+      }
+      if (n == NGTCP2_ERR_WRITE_MORE) {
+        if (s && datalen >= 0) {
+          s->send.sent += static_cast<std::uint64_t>(datalen);
+          if ((flags & NGTCP2_WRITE_STREAM_FLAG_FIN) && static_cast<std::size_t>(datalen) == total)
+            s->send.fin_sent = true;
+          // Rotate so that many busy streams share the packets fairly.
+          ready_.pop_front();
+          ready_.push_back(id);
+        }
+        continue;
+      }
+      flush(tx_.data(), batch_len, segment);
+      handle_ngtcp2_error(static_cast<int>(n), "write");
+      return;
+    }
+    if (s && datalen >= 0) {
+      s->send.sent += static_cast<std::uint64_t>(datalen);
+      if ((flags & NGTCP2_WRITE_STREAM_FLAG_FIN) && static_cast<std::size_t>(datalen) == total) s->send.fin_sent = true;
+      ready_.pop_front();
+      ready_.push_back(id);
+    }
+    if (n == 0) {
+      if (s && datalen < 0) {
+        // Nothing fitted (congestion or connection flow control): try again when ngtcp2 allows.
+      }
+      break;
+    }
+    std::size_t len = static_cast<std::size_t>(n);
+    if (batch_len == 0) {
+      segment = len;
+      batch_len = len;
+    } else if (len == segment) {
+      batch_len += len;
+    } else if (len < segment) {
+      batch_len += len;  // a short packet ends a GSO batch
+      flush(tx_.data(), batch_len, segment);
+      batch_len = 0;
+    } else {
+      flush(tx_.data(), batch_len, segment);
+      std::memmove(tx_.data(), out, len);
+      segment = len;
+      batch_len = len;
+    }
+    if (++packets >= max_packets) break;
+    if (batch_len + max_payload > tx_.size()) {
+      flush(tx_.data(), batch_len, segment);
+      batch_len = 0;
+    }
+  }
+  flush(tx_.data(), batch_len, segment);
+  ngtcp2_conn_update_pkt_tx_time(conn_, ts);
+  arm_timer();
+  // A full round means more may be waiting; pacing decides when via the timer.
+}
+
+bool Connection::flush(const std::uint8_t* data, std::size_t size, std::size_t segment) {
+  if (size == 0) return true;
+  return endpoint_.socket->send(remote_, &local_, data, size, segment);
+}
+
+std::int64_t Connection::open_stream(StreamHandler& handler) {
+  if (state_ != State::open) return -1;
+  std::int64_t id = -1;
+  int rv = ngtcp2_conn_open_bidi_stream(conn_, &id, nullptr);
+  if (rv != 0) return -1;
+  streams_[id].handler = &handler;
+  return id;
+}
+
+void Connection::attach(std::int64_t id, StreamHandler& handler) { streams_[id].handler = &handler; }
+
+void Connection::release(std::int64_t id, std::uint64_t code) {
+  auto it = streams_.find(id);
+  if (it == streams_.end()) return;
+  it->second.handler = nullptr;
+  if (state_ == State::open || state_ == State::handshaking) {
+    ngtcp2_conn_shutdown_stream(conn_, 0, id, code);
+    schedule_write();
+  }
+}
+
+void Connection::write(std::int64_t id, const std::uint8_t* data, std::size_t size) {
+  Stream* s = find(id);
+  if (!s || s->write_shut || s->send.fin || size == 0) return;
+  auto& b = s->send;
+  while (size > 0) {
+    if (b.chunks.empty() || b.chunks.back().size() == b.chunks.back().capacity()) {
+      b.chunks.emplace_back();
+      b.chunks.back().reserve(kChunk);
+    }
+    auto& chunk = b.chunks.back();
+    std::size_t n = std::min(size, chunk.capacity() - chunk.size());
+    chunk.insert(chunk.end(), data, data + n);  // within capacity: earlier bytes never move
+    data += n;
+    size -= n;
+    b.written += n;
+  }
+  queue(id, *s);
+}
+
+void Connection::finish(std::int64_t id) {
+  Stream* s = find(id);
+  if (!s || s->write_shut || s->send.fin) return;
+  s->send.fin = true;
+  queue(id, *s);
+}
+
+void Connection::abort(std::int64_t id, std::uint64_t code) {
+  Stream* s = find(id);
+  if (!s) return;
+  s->write_shut = true;
+  if (state_ == State::open) {
+    ngtcp2_conn_shutdown_stream(conn_, 0, id, code);
+    schedule_write();
+  }
+}
+
+void Connection::stop_reading(std::int64_t id, std::uint64_t code) {
+  if (!find(id) || state_ != State::open) return;
+  ngtcp2_conn_shutdown_stream_read(conn_, 0, id, code);
+  schedule_write();
+}
+
+void Connection::consumed(std::int64_t id, std::size_t size) {
+  if (size == 0 || (state_ != State::open && state_ != State::handshaking)) return;
+  ngtcp2_conn_extend_max_stream_offset(conn_, id, size);
+  ngtcp2_conn_extend_max_offset(conn_, size);
+  schedule_write();
+}
+
+std::size_t Connection::buffered(std::int64_t id) const {
+  const Stream* s = find(id);
+  return s ? static_cast<std::size_t>(s->send.written - s->send.acked) : 0;
+}
+
+int Connection::on_recv_stream_data(std::uint32_t flags, std::int64_t id, const std::uint8_t* data, std::size_t size) {
+  Stream* s = find(id);
+  bool fin = flags & NGTCP2_STREAM_DATA_FLAG_FIN;
+  if (!s || !s->handler) {
+    // Nobody wants these bytes any more: keep the connection's credit flowing and say so.
+    ngtcp2_conn_extend_max_offset(conn_, size);
+    ngtcp2_conn_shutdown_stream_read(conn_, 0, id, kAppStreamReset);
+    return 0;
+  }
+  s->handler->on_stream_data(data, size, fin);
+  return 0;
+}
+
+int Connection::on_acked(std::int64_t id, std::uint64_t offset, std::uint64_t size) {
+  Stream* s = find(id);
+  if (!s) return 0;
+  auto& b = s->send;
+  bool was_full = b.written - b.acked >= config_.stream_send_buffer;
+  b.acked = std::max(b.acked, offset + size);
+  while (!b.chunks.empty() && b.base + b.chunks.front().size() <= b.acked &&
+         b.base + b.chunks.front().size() <= b.sent) {
+    b.base += b.chunks.front().size();
+    b.chunks.pop_front();
+  }
+  if (was_full && b.written - b.acked < config_.stream_send_buffer && s->handler) s->handler->on_send_space();
+  return 0;
+}
+
+int Connection::on_stream_close(std::uint32_t flags, std::int64_t id, std::uint64_t code) {
+  auto it = streams_.find(id);
+  StreamHandler* h = nullptr;
+  bool clean = !(flags & NGTCP2_STREAM_CLOSE_FLAG_APP_ERROR_CODE_SET) || code == kAppNoError;
+  if (it != streams_.end()) {
+    h = it->second.handler;
+    clean = clean && it->second.send.fin_sent && !it->second.write_shut;
+    streams_.erase(it);
+  }
+  if (server_ && ngtcp2_is_bidi_stream(id)) ngtcp2_conn_extend_max_streams_bidi(conn_, 1);
+  if (h) h->on_stream_closed(clean);
+  return 0;
+}
+
+int Connection::on_stream_reset(std::int64_t id, std::uint64_t code) {
+  Stream* s = find(id);
+  if (s && s->handler) s->handler->on_stream_reset(code);
+  return 0;
+}
+
+int Connection::on_stream_stop_sending(std::int64_t id, std::uint64_t code) {
+  Stream* s = find(id);
+  if (!s) return 0;
+  s->write_shut = true;
+  // The peer reads no more: answer with RESET_STREAM so both sides agree the direction ended.
+  ngtcp2_conn_shutdown_stream_write(conn_, 0, id, code);
+  if (s->handler) s->handler->on_stream_stop_sending(code);
+  return 0;
+}
+
+int Connection::on_extend_max_stream_data(std::int64_t id) {
+  Stream* s = find(id);
+  if (s && s->blocked) {
+    s->blocked = false;
+    queue(id, *s);
+  }
+  return 0;
+}
+
+int Connection::on_handshake_completed() {
+  handshake_done_ = true;
+  if (!server_ && !tls_->alpn_ok()) {
+    // The server does not speak quic-tun; WIRE.md requires ALPN on both sides.
+    return NGTCP2_ERR_CALLBACK_FAILURE;
+  }
+  state_ = State::open;
+  observer_.on_handshake_done(*this);
+  return 0;
+}
+
+int Connection::on_new_connection_id(ngtcp2_cid* cid, std::uint8_t* token, std::size_t cidlen) {
+  cid->datalen = cidlen;
+  random_bytes(cid->data, cidlen);
+  if (ngtcp2_crypto_generate_stateless_reset_token(token, endpoint_.reset_secret, 32, cid) != 0)
+    return NGTCP2_ERR_CALLBACK_FAILURE;
+  observer_.on_connection_id(*this, *cid, true);
+  return 0;
+}
+
+int Connection::on_remove_connection_id(const ngtcp2_cid* cid) {
+  observer_.on_connection_id(*this, *cid, false);
+  return 0;
+}
+
+}  // namespace quictun::quic

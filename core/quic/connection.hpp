@@ -1,0 +1,199 @@
+// One QUIC connection (client or server side) over ngtcp2: packets in and out, timers, flow
+// control, and a send buffer per stream. Tunnels talk to it through stream ids and the
+// StreamHandler interface; they never see ngtcp2.
+#pragma once
+
+#include <ngtcp2/ngtcp2.h>
+#include <ngtcp2/ngtcp2_crypto.h>
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "quic/tls.hpp"
+#include "quic/udp_socket.hpp"
+#include "util/event.hpp"
+
+namespace quictun::quic {
+
+enum class CongestionControl { cubic, reno, bbr };
+
+// QUIC transport settings; every field a knob of quictun.toml's [quic] table.
+struct TransportConfig {
+  CongestionControl congestion = CongestionControl::cubic;
+  std::uint64_t handshake_timeout_ns = 10'000'000'000ull;  // give up a handshake after this, in ns
+  std::uint64_t idle_timeout_ns = 30'000'000'000ull;       // close a silent connection after this, in ns
+  std::uint64_t keep_alive_ns = 0;                         // PING after this much silence (0: off), in ns
+  std::uint64_t stream_window = 4 << 20;        // initial per-stream receive window, in bytes
+  std::uint64_t connection_window = 16 << 20;   // initial per-connection receive window, in bytes
+  std::uint64_t max_stream_window = 16 << 20;   // auto-tuning cap per stream, in bytes
+  std::uint64_t max_connection_window = 64 << 20;  // auto-tuning cap per connection, in bytes
+  std::uint64_t max_streams = 4096;             // concurrent streams the peer may open
+  std::size_t stream_send_buffer = 4 << 20;     // unacknowledged bytes buffered per stream before the app socket is paused
+};
+
+// Application error codes carried in RESET_STREAM / STOP_SENDING / CONNECTION_CLOSE.
+inline constexpr std::uint64_t kAppNoError = 0;
+inline constexpr std::uint64_t kAppStreamReset = 1;  // the application connection was reset
+
+// Receives the events of one stream. Calls arrive from the connection's own callbacks; a
+// handler must not destroy the connection from them.
+class StreamHandler {
+ public:
+  virtual ~StreamHandler() = default;
+  virtual void on_stream_data(const std::uint8_t* data, std::size_t size, bool fin) = 0;
+  virtual void on_stream_reset(std::uint64_t code) = 0;         // the peer aborted its direction
+  virtual void on_stream_stop_sending(std::uint64_t code) = 0;  // the peer will read no more
+  virtual void on_send_space() = 0;                             // buffered bytes fell below the limit
+  // The stream is finished: both directions done (clean) or aborted / connection lost (!clean).
+  virtual void on_stream_closed(bool clean) = 0;
+};
+
+class Connection;
+
+// Receives the events of the connection as a whole.
+class ConnectionObserver {
+ public:
+  virtual ~ConnectionObserver() = default;
+  virtual void on_handshake_done(Connection&) {}
+  virtual void on_remote_stream(Connection&, std::int64_t /*stream_id*/) {}  // the peer opened a stream
+  virtual void on_streams_available(Connection&) {}                          // open_stream() may succeed again
+  virtual void on_connection_id(Connection&, const ngtcp2_cid&, bool /*added*/) {}
+  // The connection is over; `reason` is empty for a clean close. It may be destroyed after
+  // this returns, but not from inside the call.
+  virtual void on_connection_closed(Connection&, const std::string& reason) = 0;
+};
+
+class Connection {
+ public:
+  struct Endpoint {
+    event_base* loop;
+    UdpSocket* socket;
+    const std::uint8_t* reset_secret;  // 32 bytes: stateless reset tokens derive from it
+    std::string log_name;              // "client" / "server", for log lines
+  };
+
+  // Starts a client handshake to `remote`.
+  static std::unique_ptr<Connection> connect(const Endpoint& endpoint, const TransportConfig& config,
+                                             const TlsClientContext& tls, const SocketAddress& remote,
+                                             ConnectionObserver& observer);
+  // Accepts a client's first Initial packet; nullptr when it is not acceptable.
+  static std::unique_ptr<Connection> accept(const Endpoint& endpoint, const TransportConfig& config,
+                                            const TlsServerContext& tls, const ReceivedDatagram& first,
+                                            ConnectionObserver& observer);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  void on_datagram(const ReceivedDatagram& datagram);
+
+  // Streams. open_stream returns -1 when the peer's stream limit is reached (wait for
+  // on_streams_available).
+  std::int64_t open_stream(StreamHandler& handler);
+  void attach(std::int64_t stream_id, StreamHandler& handler);
+  // Forgets the handler. A stream that is still open is aborted in both directions.
+  void release(std::int64_t stream_id, std::uint64_t code = kAppStreamReset);
+  void write(std::int64_t stream_id, const std::uint8_t* data, std::size_t size);
+  void finish(std::int64_t stream_id);                      // FIN after what was written
+  void abort(std::int64_t stream_id, std::uint64_t code);  // RESET_STREAM + STOP_SENDING
+  void stop_reading(std::int64_t stream_id, std::uint64_t code);  // STOP_SENDING only
+  // Returns receive credit for bytes the application has taken.
+  void consumed(std::int64_t stream_id, std::size_t size);
+  // Bytes written but not yet acknowledged.
+  std::size_t buffered(std::int64_t stream_id) const;
+  bool can_write(std::int64_t stream_id) const { return buffered(stream_id) < config_.stream_send_buffer; }
+
+  // Closes the connection with CONNECTION_CLOSE (graceful for the peer).
+  void close(std::uint64_t app_error = kAppNoError, const std::string& reason = {});
+
+  bool handshake_done() const { return handshake_done_; }
+  bool usable() const { return state_ == State::open; }
+  bool closed() const { return state_ == State::closed; }
+  const SocketAddress& remote() const { return remote_; }
+  std::string peer_certificate() const { return tls_ ? tls_->peer_certificate_subject() : std::string(); }
+  std::vector<ngtcp2_cid> connection_ids() const;
+  std::size_t stream_count() const { return streams_.size(); }
+  std::uint64_t last_receive_ns() const { return last_rx_ns_; }  // when a datagram last arrived
+  // Drops the connection without telling the peer (it is presumed dead).
+  void abandon(const std::string& reason);
+
+ private:
+  struct SendBuffer {
+    std::deque<std::vector<std::uint8_t>> chunks;  // never reallocated once handed to ngtcp2
+    std::uint64_t base = 0;     // stream offset of chunks.front()[0]
+    std::uint64_t acked = 0;    // everything before this offset is acknowledged
+    std::uint64_t sent = 0;     // everything before this offset was given to ngtcp2
+    std::uint64_t written = 0;  // stream offset after the last byte written
+    bool fin = false;           // the application finished this direction
+    bool fin_sent = false;
+  };
+  struct Stream {
+    StreamHandler* handler = nullptr;
+    SendBuffer send;
+    bool queued = false;    // in ready_
+    bool blocked = false;   // stream flow control: waiting for MAX_STREAM_DATA
+    bool write_shut = false;  // aborted or STOP_SENDING: nothing more goes out
+  };
+  enum class State { handshaking, open, closing, draining, closed };
+
+  Connection(const Endpoint& endpoint, const TransportConfig& config, ConnectionObserver& observer,
+             const SocketAddress& remote, const SocketAddress& local);
+  void init_settings(ngtcp2_settings& settings, ngtcp2_transport_params& params, bool server);
+  static ngtcp2_callbacks callbacks(bool server);
+
+  void schedule_write();
+  void write_packets();
+  bool flush(const std::uint8_t* data, std::size_t size, std::size_t segment);
+  void arm_timer();
+  void on_timer();
+  void fail(const std::string& reason);              // close with a transport error
+  void enter_closing(const std::string& reason);
+  void enter_draining(const std::string& reason);
+  void finish_close();
+  void notify_streams_lost();
+  void handle_ngtcp2_error(int rv, const char* where);
+  std::string tls_failure_text() const;
+  void queue(std::int64_t stream_id, Stream& stream);
+  Stream* find(std::int64_t stream_id);
+  const Stream* find(std::int64_t stream_id) const;
+
+  // ngtcp2 callbacks, as members.
+  int on_recv_stream_data(std::uint32_t flags, std::int64_t id, const std::uint8_t* data, std::size_t size);
+  int on_acked(std::int64_t id, std::uint64_t offset, std::uint64_t size);
+  int on_stream_close(std::uint32_t flags, std::int64_t id, std::uint64_t code);
+  int on_stream_reset(std::int64_t id, std::uint64_t code);
+  int on_stream_stop_sending(std::int64_t id, std::uint64_t code);
+  int on_extend_max_stream_data(std::int64_t id);
+  int on_handshake_completed();
+  int on_new_connection_id(ngtcp2_cid* cid, std::uint8_t* token, std::size_t cidlen);
+  int on_remove_connection_id(const ngtcp2_cid* cid);
+  friend struct ConnectionCallbacks;
+
+  Endpoint endpoint_;
+  TransportConfig config_;
+  ConnectionObserver& observer_;
+  SocketAddress remote_;
+  SocketAddress local_;
+  bool server_ = false;
+  State state_ = State::handshaking;
+  bool handshake_done_ = false;
+  std::string close_reason_;
+  std::vector<std::uint8_t> close_packet_;  // CONNECTION_CLOSE, resent to stray packets while closing
+  std::uint64_t close_resends_ = 0;
+
+  ngtcp2_crypto_conn_ref conn_ref_{};
+  std::unique_ptr<TlsSession> tls_;
+  ngtcp2_conn* conn_ = nullptr;
+  std::unordered_map<std::int64_t, Stream> streams_;
+  std::deque<std::int64_t> ready_;  // streams with bytes or FIN to send, round robin
+  std::vector<std::uint8_t> tx_;    // one GSO batch
+  Event timer_;
+  Event write_event_;
+  bool in_callback_ = false;
+  std::uint64_t last_rx_ns_ = 0;
+};
+
+}  // namespace quictun::quic

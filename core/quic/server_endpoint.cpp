@@ -1,0 +1,120 @@
+#include "quic/server_endpoint.hpp"
+
+#include <gnutls/crypto.h>
+#include <spdlog/spdlog.h>
+
+namespace quictun::quic {
+namespace {
+constexpr std::size_t kCidLength = 16;  // the length Connection gives its own connection IDs
+}
+
+ServerEndpoint::ServerEndpoint(event_base* loop, const SocketAddress& listen, const TransportConfig& config,
+                               const TlsServerContext& tls, Listener& listener, double test_drop_rate)
+    : loop_(loop), config_(config), tls_(tls), listener_(listener), socket_(UdpSocket::bind(listen)) {
+  gnutls_rnd(GNUTLS_RND_KEY, reset_secret_.data(), reset_secret_.size());
+  if (test_drop_rate > 0) socket_.set_drop_rate(test_drop_rate, 1);
+  read_event_.assign(loop, socket_.fd(), EV_READ | EV_PERSIST, [this](short) { on_readable(); });
+  read_event_.add();
+  reaper_.assign(loop, -1, 0, [this](short) { reap(); });
+}
+
+ServerEndpoint::~ServerEndpoint() {
+  read_event_.reset();
+  reaper_.reset();
+  graveyard_.clear();
+  connections_.clear();
+}
+
+void ServerEndpoint::close_all() {
+  std::vector<Connection*> all;
+  for (auto& [c, owned] : connections_) all.push_back(c);
+  for (auto* c : all) c->close(kAppNoError, "server shutting down");
+}
+
+void ServerEndpoint::on_readable() {
+  socket_.receive([this](const ReceivedDatagram& d) { on_datagram(d); });
+}
+
+void ServerEndpoint::on_datagram(const ReceivedDatagram& d) {
+  ngtcp2_version_cid vc;
+  int rv = ngtcp2_pkt_decode_version_cid(&vc, d.data, d.size, kCidLength);
+  if (rv == NGTCP2_ERR_VERSION_NEGOTIATION) {
+    send_version_negotiation(d, vc);
+    return;
+  }
+  if (rv != 0) {
+    if ((garbage_++ & 1023) == 0)
+      spdlog::debug("server: ignoring {} undecodable datagram(s), latest from {}", garbage_, d.remote.to_string());
+    return;
+  }
+  auto it = by_cid_.find(key(vc.dcid, vc.dcidlen));
+  if (it != by_cid_.end()) {
+    it->second->on_datagram(d);
+    return;
+  }
+  // Unknown connection ID: only a client's first Initial may start a connection.
+  std::unique_ptr<Connection> conn = Connection::accept(
+      Connection::Endpoint{loop_, &socket_, reset_secret_.data(), "server"}, config_, tls_, d, *this);
+  if (!conn) {
+    if ((garbage_++ & 1023) == 0)
+      spdlog::debug("server: ignoring {} stray packet(s), latest from {}", garbage_, d.remote.to_string());
+    return;
+  }
+  Connection* c = conn.get();
+  connections_[c] = std::move(conn);
+  // The client keeps using the original destination ID until it hears from us.
+  std::string original = key(vc.dcid, vc.dcidlen);
+  by_cid_[original] = c;
+  cids_of_[c].push_back(original);
+  for (const auto& cid : c->connection_ids()) on_connection_id(*c, cid, true);
+  spdlog::debug("server: new QUIC connection from {}", d.remote.to_string());
+  c->on_datagram(d);
+}
+
+void ServerEndpoint::send_version_negotiation(const ReceivedDatagram& d, const ngtcp2_version_cid& vc) {
+  std::uint8_t buf[NGTCP2_MAX_UDP_PAYLOAD_SIZE];
+  std::uint32_t versions[] = {NGTCP2_PROTO_VER_V1};
+  std::uint8_t unused = 0;
+  gnutls_rnd(GNUTLS_RND_NONCE, &unused, 1);
+  ngtcp2_ssize n = ngtcp2_pkt_write_version_negotiation(buf, sizeof buf, unused, vc.scid, vc.scidlen, vc.dcid,
+                                                        vc.dcidlen, versions, 1);
+  if (n > 0) socket_.send(d.remote, &d.local, buf, static_cast<std::size_t>(n), static_cast<std::size_t>(n));
+}
+
+void ServerEndpoint::on_handshake_done(Connection& c) {
+  spdlog::info("server: client {} connected{}", c.remote().to_string(),
+               c.peer_certificate().empty() ? std::string() : " as \"" + c.peer_certificate() + "\"");
+}
+
+void ServerEndpoint::on_connection_id(Connection& c, const ngtcp2_cid& cid, bool added) {
+  std::string k = key(cid.data, cid.datalen);
+  if (added) {
+    by_cid_[k] = &c;
+    cids_of_[&c].push_back(k);
+  } else {
+    auto it = by_cid_.find(k);
+    if (it != by_cid_.end() && it->second == &c) by_cid_.erase(it);
+  }
+}
+
+void ServerEndpoint::on_connection_closed(Connection& c, const std::string& reason) {
+  if (reason.empty() || reason == "closed by peer")
+    spdlog::info("server: client {} disconnected", c.remote().to_string());
+  else
+    spdlog::info("server: client {} disconnected: {}", c.remote().to_string(), reason);
+  for (const auto& k : cids_of_[&c]) {
+    auto it = by_cid_.find(k);
+    if (it != by_cid_.end() && it->second == &c) by_cid_.erase(it);
+  }
+  cids_of_.erase(&c);
+  auto it = connections_.find(&c);
+  if (it != connections_.end()) {
+    graveyard_.push_back(std::move(it->second));
+    connections_.erase(it);
+    reaper_.activate();
+  }
+}
+
+void ServerEndpoint::reap() { graveyard_.clear(); }
+
+}  // namespace quictun::quic

@@ -1,0 +1,60 @@
+// The server's UDP endpoint: one socket, many QUIC connections routed by connection ID.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "quic/connection.hpp"
+
+namespace quictun::quic {
+
+class ServerEndpoint : private ConnectionObserver {
+ public:
+  // What the tunnel layer hears from the endpoint.
+  class Listener {
+   public:
+    virtual ~Listener() = default;
+    virtual void on_new_stream(Connection& connection, std::int64_t stream_id) = 0;
+  };
+
+  ServerEndpoint(event_base* loop, const SocketAddress& listen, const TransportConfig& config,
+                 const TlsServerContext& tls, Listener& listener, double test_drop_rate);
+  ~ServerEndpoint() override;
+
+  const SocketAddress& local_address() const { return socket_.local_address(); }
+  std::size_t connection_count() const { return connections_.size(); }
+  // Sends CONNECTION_CLOSE to every client (on shutdown).
+  void close_all();
+
+ private:
+  void on_readable();
+  void on_datagram(const ReceivedDatagram& d);
+  void send_version_negotiation(const ReceivedDatagram& d, const ngtcp2_version_cid& vc);
+  void on_handshake_done(Connection&) override;
+  void on_remote_stream(Connection& c, std::int64_t id) override { listener_.on_new_stream(c, id); }
+  void on_connection_id(Connection& c, const ngtcp2_cid& cid, bool added) override;
+  void on_connection_closed(Connection& c, const std::string& reason) override;
+  void reap();
+
+  static std::string key(const std::uint8_t* data, std::size_t len) { return std::string(reinterpret_cast<const char*>(data), len); }
+
+  event_base* loop_;
+  TransportConfig config_;
+  const TlsServerContext& tls_;
+  Listener& listener_;
+  UdpSocket socket_;
+  std::array<std::uint8_t, 32> reset_secret_{};
+  Event read_event_;
+  Event reaper_;
+  std::unordered_map<Connection*, std::unique_ptr<Connection>> connections_;
+  std::unordered_map<std::string, Connection*> by_cid_;
+  std::unordered_map<Connection*, std::vector<std::string>> cids_of_;  // to unmap them all at the end
+  std::vector<std::unique_ptr<Connection>> graveyard_;
+  std::uint64_t garbage_ = 0;  // undecodable datagrams, logged sparingly
+};
+
+}  // namespace quictun::quic

@@ -1,0 +1,209 @@
+#include "quic/tls.hpp"
+
+#include <gnutls/crypto.h>
+#include <gnutls/x509.h>
+#include <ngtcp2/ngtcp2_crypto_gnutls.h>
+
+#include <cstring>
+#include <ctime>
+
+#include "util/error.hpp"
+
+namespace quictun::quic {
+namespace {
+
+// TLS 1.3 only, the AEADs QUIC defines, and no middlebox compatibility mode (QUIC forbids it).
+constexpr const char* kPriority =
+    "NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:+CHACHA20-POLY1305:"
+    "+AES-128-CCM:-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:+GROUP-SECP384R1:+GROUP-SECP521R1:"
+    "%DISABLE_TLS13_COMPAT_MODE";
+
+void check(int rc, const std::string& what) {
+  if (rc < 0) throw RuntimeError(what + ": " + gnutls_strerror(rc));
+}
+
+void check_file(int rc, const std::string& what, const std::string& file) {
+  if (rc < 0) throw UsageError(what + " \"" + file + "\": " + gnutls_strerror(rc));
+}
+
+gnutls_datum_t alpn_datum() {
+  gnutls_datum_t d;
+  d.data = reinterpret_cast<unsigned char*>(const_cast<char*>(alpn_protocol));
+  d.size = static_cast<unsigned>(std::strlen(alpn_protocol));
+  return d;
+}
+
+// GnuTLS accepts a ClientHello without ALPN even when ALPN is mandatory; refuse it here so a
+// non-quic-tun client cannot complete a handshake.
+int require_alpn_hook(gnutls_session_t session, unsigned, unsigned, unsigned, const gnutls_datum_t*) {
+  gnutls_datum_t selected;
+  if (gnutls_alpn_get_selected_protocol(session, &selected) != 0) return GNUTLS_E_NO_APPLICATION_PROTOCOL;
+  return 0;
+}
+
+// A fresh self-signed ECDSA P-256 certificate, so a server with no files still speaks TLS.
+void add_generated_certificate(gnutls_certificate_credentials_t cred) {
+  gnutls_x509_privkey_t key = nullptr;
+  gnutls_x509_crt_t crt = nullptr;
+  struct Cleanup {
+    gnutls_x509_privkey_t& k;
+    gnutls_x509_crt_t& c;
+    ~Cleanup() {
+      if (c) gnutls_x509_crt_deinit(c);
+      if (k) gnutls_x509_privkey_deinit(k);
+    }
+  } cleanup{key, crt};
+  check(gnutls_x509_privkey_init(&key), "generate key");
+  check(gnutls_x509_privkey_generate(key, GNUTLS_PK_ECDSA, GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0),
+        "generate key");
+  check(gnutls_x509_crt_init(&crt), "generate certificate");
+  check(gnutls_x509_crt_set_version(crt, 3), "certificate version");
+  unsigned char serial[16];
+  check(gnutls_rnd(GNUTLS_RND_NONCE, serial, sizeof serial), "certificate serial");
+  serial[0] &= 0x7f;
+  check(gnutls_x509_crt_set_serial(crt, serial, sizeof serial), "certificate serial");
+  std::time_t now = std::time(nullptr);
+  check(gnutls_x509_crt_set_activation_time(crt, now - 3600), "certificate time");
+  check(gnutls_x509_crt_set_expiration_time(crt, now + 365L * 24 * 3600), "certificate time");
+  check(gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, "quictun", 7), "certificate name");
+  check(gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_DNSNAME, "localhost", 9, GNUTLS_FSAN_SET),
+        "certificate name");
+  check(gnutls_x509_crt_set_key(crt, key), "certificate key");
+  check(gnutls_x509_crt_set_key_usage(crt, GNUTLS_KEY_DIGITAL_SIGNATURE), "certificate usage");
+  check(gnutls_x509_crt_sign2(crt, crt, key, GNUTLS_DIG_SHA256, 0), "sign certificate");
+  check(gnutls_certificate_set_x509_key(cred, &crt, 1, key), "use generated certificate");
+}
+
+}  // namespace
+
+std::string TlsSession::peer_certificate_subject() const {
+  unsigned n = 0;
+  const gnutls_datum_t* certs = gnutls_certificate_get_peers(session_, &n);
+  if (!certs || n == 0) return {};
+  gnutls_x509_crt_t crt;
+  if (gnutls_x509_crt_init(&crt) < 0) return {};
+  std::string out;
+  if (gnutls_x509_crt_import(crt, &certs[0], GNUTLS_X509_FMT_DER) >= 0) {
+    gnutls_datum_t dn{};
+    if (gnutls_x509_crt_get_dn3(crt, &dn, 0) >= 0) {
+      out.assign(reinterpret_cast<char*>(dn.data), dn.size);
+      gnutls_free(dn.data);
+    }
+  }
+  gnutls_x509_crt_deinit(crt);
+  return out;
+}
+
+bool TlsSession::alpn_ok() const {
+  gnutls_datum_t selected;
+  if (gnutls_alpn_get_selected_protocol(session_, &selected) != 0) return false;
+  return selected.size == std::strlen(alpn_protocol) &&
+         std::memcmp(selected.data, alpn_protocol, selected.size) == 0;
+}
+
+TlsServerContext::TlsServerContext(const TlsServerOptions& options)
+    : require_client_cert_(options.require_client_cert) {
+  check(gnutls_certificate_allocate_credentials(&cred_), "TLS credentials");
+  try {
+    if (options.cert_file.empty() != options.key_file.empty())
+      throw UsageError("--cert-file and --key-file must be given together");
+    if (!options.cert_file.empty()) {
+      check_file(gnutls_certificate_set_x509_key_file(cred_, options.cert_file.c_str(), options.key_file.c_str(),
+                                                      GNUTLS_X509_FMT_PEM),
+                 "cannot load certificate/key", options.cert_file + "\" / \"" + options.key_file);
+    } else {
+      add_generated_certificate(cred_);
+      generated_ = true;
+    }
+    if (options.require_client_cert) {
+      if (options.ca_file.empty())
+        throw UsageError("--verify-remote-endpoint needs --ca-file to verify client certificates");
+      int n = gnutls_certificate_set_x509_trust_file(cred_, options.ca_file.c_str(), GNUTLS_X509_FMT_PEM);
+      check_file(n, "cannot load CA file", options.ca_file);
+      if (n == 0) throw UsageError("CA file \"" + options.ca_file + "\" holds no certificate");
+    }
+    check(gnutls_priority_init(&priority_, kPriority, nullptr), "TLS priority");
+  } catch (...) {
+    gnutls_certificate_free_credentials(cred_);
+    throw;
+  }
+}
+
+TlsServerContext::~TlsServerContext() {
+  if (priority_) gnutls_priority_deinit(priority_);
+  gnutls_certificate_free_credentials(cred_);
+}
+
+std::unique_ptr<TlsSession> TlsServerContext::new_session(ngtcp2_crypto_conn_ref* ref) const {
+  gnutls_session_t s = nullptr;
+  check(gnutls_init(&s, GNUTLS_SERVER | GNUTLS_ENABLE_EARLY_DATA | GNUTLS_NO_AUTO_SEND_TICKET |
+                            GNUTLS_NO_END_OF_EARLY_DATA),
+        "TLS session");
+  auto session = std::make_unique<TlsSession>(s);
+  check(gnutls_priority_set(s, priority_), "TLS priority");
+  if (ngtcp2_crypto_gnutls_configure_server_session(s) != 0) throw RuntimeError("cannot configure TLS for QUIC");
+  gnutls_session_set_ptr(s, ref);
+  check(gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, cred_), "TLS credentials");
+  if (require_client_cert_) {
+    gnutls_certificate_server_set_request(s, GNUTLS_CERT_REQUIRE);
+    gnutls_session_set_verify_cert(s, nullptr, 0);
+  }
+  gnutls_datum_t alpn = alpn_datum();
+  check(gnutls_alpn_set_protocols(s, &alpn, 1, GNUTLS_ALPN_MANDATORY | GNUTLS_ALPN_SERVER_PRECEDENCE), "ALPN");
+  gnutls_handshake_set_hook_function(s, GNUTLS_HANDSHAKE_CLIENT_HELLO, GNUTLS_HOOK_POST, require_alpn_hook);
+  return session;
+}
+
+TlsClientContext::TlsClientContext(const TlsClientOptions& options) : options_(options) {
+  check(gnutls_certificate_allocate_credentials(&cred_), "TLS credentials");
+  try {
+    if (options.verify_server) {
+      if (!options.ca_file.empty()) {
+        int n = gnutls_certificate_set_x509_trust_file(cred_, options.ca_file.c_str(), GNUTLS_X509_FMT_PEM);
+        check_file(n, "cannot load CA file", options.ca_file);
+        if (n == 0) throw UsageError("CA file \"" + options.ca_file + "\" holds no certificate");
+      } else {
+        int n = gnutls_certificate_set_x509_system_trust(cred_);
+        if (n <= 0)
+          throw UsageError("no system trust store found: give --ca-file, or --insecure-skip-verify to test");
+      }
+    }
+    if (options.cert_file.empty() != options.key_file.empty())
+      throw UsageError("--cert-file and --key-file must be given together");
+    if (!options.cert_file.empty()) {
+      check_file(gnutls_certificate_set_x509_key_file(cred_, options.cert_file.c_str(), options.key_file.c_str(),
+                                                      GNUTLS_X509_FMT_PEM),
+                 "cannot load certificate/key", options.cert_file + "\" / \"" + options.key_file);
+    }
+    check(gnutls_priority_init(&priority_, kPriority, nullptr), "TLS priority");
+  } catch (...) {
+    gnutls_certificate_free_credentials(cred_);
+    throw;
+  }
+}
+
+TlsClientContext::~TlsClientContext() {
+  if (priority_) gnutls_priority_deinit(priority_);
+  gnutls_certificate_free_credentials(cred_);
+}
+
+std::unique_ptr<TlsSession> TlsClientContext::new_session(ngtcp2_crypto_conn_ref* ref) const {
+  gnutls_session_t s = nullptr;
+  check(gnutls_init(&s, GNUTLS_CLIENT | GNUTLS_NO_END_OF_EARLY_DATA), "TLS session");
+  auto session = std::make_unique<TlsSession>(s);
+  check(gnutls_priority_set(s, priority_), "TLS priority");
+  if (ngtcp2_crypto_gnutls_configure_client_session(s) != 0) throw RuntimeError("cannot configure TLS for QUIC");
+  gnutls_session_set_ptr(s, ref);
+  check(gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, cred_), "TLS credentials");
+  gnutls_datum_t alpn = alpn_datum();
+  check(gnutls_alpn_set_protocols(s, &alpn, 1, GNUTLS_ALPN_MANDATORY), "ALPN");
+  if (!options_.server_name.empty()) {
+    gnutls_server_name_set(s, GNUTLS_NAME_DNS, options_.server_name.data(), options_.server_name.size());
+  }
+  if (options_.verify_server) {
+    gnutls_session_set_verify_cert(s, options_.server_name.empty() ? nullptr : options_.server_name.c_str(), 0);
+  }
+  return session;
+}
+
+}  // namespace quictun::quic

@@ -1,0 +1,79 @@
+// TLS 1.3 for QUIC through GnuTLS: credentials (contexts) and per-connection sessions. The
+// QUIC code never calls GnuTLS except through this module.
+#pragma once
+
+#include <gnutls/gnutls.h>
+#include <ngtcp2/ngtcp2_crypto.h>
+
+#include <memory>
+#include <string>
+
+namespace quictun::quic {
+
+inline constexpr const char* alpn_protocol = "quic-tun";  // WIRE.md: both sides, both programs
+
+struct TlsServerOptions {
+  std::string cert_file;              // PEM certificate chain; empty: generate a self-signed one
+  std::string key_file;               // PEM private key for cert_file
+  std::string ca_file;                // trust store for client certificates (mTLS)
+  bool require_client_cert = false;   // --verify-remote-endpoint
+};
+
+struct TlsClientOptions {
+  std::string server_name;            // SNI and the name the certificate must carry
+  std::string ca_file;                // empty: the system trust store
+  bool verify_server = true;          // false only with --insecure-skip-verify
+  std::string cert_file;              // client certificate for mTLS (optional)
+  std::string key_file;
+};
+
+// Owns one gnutls_session_t.
+class TlsSession {
+ public:
+  explicit TlsSession(gnutls_session_t s) : session_(s) {}
+  TlsSession(const TlsSession&) = delete;
+  TlsSession& operator=(const TlsSession&) = delete;
+  ~TlsSession() { if (session_) gnutls_deinit(session_); }
+  gnutls_session_t get() const { return session_; }
+  // Subject DN of the peer's certificate, or "" when it sent none.
+  std::string peer_certificate_subject() const;
+  // True when ALPN negotiated exactly alpn_protocol.
+  bool alpn_ok() const;
+
+ private:
+  gnutls_session_t session_ = nullptr;
+};
+
+class TlsServerContext {
+ public:
+  explicit TlsServerContext(const TlsServerOptions& options);  // throws UsageError / RuntimeError
+  ~TlsServerContext();
+  TlsServerContext(const TlsServerContext&) = delete;
+  TlsServerContext& operator=(const TlsServerContext&) = delete;
+
+  std::unique_ptr<TlsSession> new_session(ngtcp2_crypto_conn_ref* ref) const;
+  bool generated_certificate() const { return generated_; }
+
+ private:
+  gnutls_certificate_credentials_t cred_ = nullptr;
+  gnutls_priority_t priority_ = nullptr;
+  bool require_client_cert_ = false;
+  bool generated_ = false;
+};
+
+class TlsClientContext {
+ public:
+  explicit TlsClientContext(const TlsClientOptions& options);  // throws UsageError / RuntimeError
+  ~TlsClientContext();
+  TlsClientContext(const TlsClientContext&) = delete;
+  TlsClientContext& operator=(const TlsClientContext&) = delete;
+
+  std::unique_ptr<TlsSession> new_session(ngtcp2_crypto_conn_ref* ref) const;
+
+ private:
+  gnutls_certificate_credentials_t cred_ = nullptr;
+  gnutls_priority_t priority_ = nullptr;
+  TlsClientOptions options_;
+};
+
+}  // namespace quictun::quic

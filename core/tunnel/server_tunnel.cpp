@@ -1,0 +1,124 @@
+#include "tunnel/server_tunnel.hpp"
+
+#include <sys/socket.h>
+
+#include <spdlog/spdlog.h>
+
+#include "util/error.hpp"
+
+namespace quictun::tunnel {
+namespace {
+constexpr std::uint64_t kRefusedLingerMs = 10000;  // a refused stream's peer gets this long to close its side
+}
+
+ServerTunnel::ServerTunnel(Services& services, quic::Connection& connection, std::int64_t stream_id, std::uint64_t id)
+    : Relay(services.loop, "server tunnel " + std::to_string(id)),
+      services_(services),
+      id_(id),
+      client_(connection.remote().to_string()),
+      self_(std::make_shared<ServerTunnel*>(this)) {
+  attach_stream(connection, stream_id);
+  set_hold_downstream(true);
+  token_.reserve(wire::kTokenSize);
+}
+
+ServerTunnel::~ServerTunnel() { *self_ = nullptr; }
+
+std::size_t ServerTunnel::take_stream_prefix(const std::uint8_t* data, std::size_t size, bool fin) {
+  if (token_complete_) return 0;
+  std::size_t take = std::min(size, wire::kTokenSize - token_.size());
+  token_.append(reinterpret_cast<const char*>(data), take);
+  if (token_.size() < wire::kTokenSize) {
+    if (fin) abort("stream ended after " + std::to_string(token_.size()) + " of 512 token bytes");
+    return take;
+  }
+  token_complete_ = true;
+  std::string token = wire::decode_token(reinterpret_cast<const std::uint8_t*>(token_.data()), token_.size());
+  std::weak_ptr<ServerTunnel*> weak = self_;
+  sdk::ClientInfo info{client_, conn_ ? conn_->peer_certificate() : std::string()};
+  try {
+    services_.parser.parse(token, info, [weak](sdk::ParseDecision d) {
+      if (auto p = weak.lock(); p && *p) (*p)->on_parsed(d);
+    });
+  } catch (const std::exception& e) {
+    refuse(wire::Status::bad_token, std::string("token parser failed: ") + e.what());
+  }
+  return take;
+}
+
+void ServerTunnel::on_parsed(const sdk::ParseDecision& d) {
+  std::string token = wire::decode_token(reinterpret_cast<const std::uint8_t*>(token_.data()), token_.size());
+  if (!d.accepted) {
+    refuse(wire::Status::bad_token, "token \"" + token + "\" refused: " + (d.reason.empty() ? "no reason given" : d.reason));
+    return;
+  }
+  backend_ = d.backend;
+  sdk::Transport* transport = nullptr;
+  try {
+    transport = &services_.transports.for_address(backend_);
+  } catch (const std::exception& e) {
+    refuse(wire::Status::backend_unreachable, "backend " + backend_ + ": " + e.what());
+    return;
+  }
+  std::weak_ptr<ServerTunnel*> weak = self_;
+  try {
+    transport->connect(backend_, [weak](sdk::ConnectResult r) {
+      if (auto p = weak.lock(); p && *p) {
+        (*p)->on_connect_started(std::move(r));
+      } else if (r.fd >= 0) {
+        Fd(r.fd).reset();  // the tunnel went away meanwhile
+      }
+    });
+  } catch (const std::exception& e) {
+    refuse(wire::Status::backend_unreachable, "backend " + backend_ + ": " + e.what());
+  }
+}
+
+void ServerTunnel::on_connect_started(sdk::ConnectResult r) {
+  if (r.fd < 0) {
+    refuse(wire::Status::backend_unreachable, "backend " + backend_ + ": " + r.error);
+    return;
+  }
+  connecting_.reset(r.fd);
+  connect_event_.assign(services_.loop, r.fd, EV_WRITE, [this](short what) { on_connect_event(what); });
+  connect_event_.add_timeout_ms(services_.connect_timeout_ms);
+}
+
+void ServerTunnel::on_connect_event(short what) {
+  if (what & EV_TIMEOUT) {
+    connecting_.reset();
+    refuse(wire::Status::backend_unreachable,
+           "backend " + backend_ + ": no answer within " + std::to_string(services_.connect_timeout_ms) + " ms");
+    return;
+  }
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (getsockopt(connecting_.get(), SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+  if (err != 0) {
+    connecting_.reset();
+    refuse(wire::Status::backend_unreachable, "backend " + backend_ + ": " + errno_text(err));
+    return;
+  }
+  connect_event_.reset();
+  std::uint8_t ok = static_cast<std::uint8_t>(wire::Status::ok);
+  send_on_stream(&ok, 1);
+  spdlog::debug("tunnel {}: {} -> {}", id_, client_, backend_);
+  attach_socket(std::move(connecting_));
+  set_hold_downstream(false);
+  start_upstream();
+}
+
+void ServerTunnel::refuse(wire::Status status, const std::string& reason) {
+  spdlog::warn("tunnel {} from {}: {} ({})", id_, client_, reason, wire::status_text(static_cast<std::uint8_t>(status)));
+  outcome().reason = reason;
+  if (!conn_) return;
+  std::uint8_t byte = static_cast<std::uint8_t>(status);
+  send_on_stream(&byte, 1);
+  conn_->finish(stream_id_);
+  conn_->stop_reading(stream_id_, quic::kAppNoError);
+  // The client normally closes its side at once; don't wait for it forever.
+  linger_timer_.assign(services_.loop, -1, 0, [this](short) { abort("refused stream not closed by the client"); });
+  linger_timer_.add_timeout_ms(kRefusedLingerMs);
+}
+
+}  // namespace quictun::tunnel

@@ -1,0 +1,49 @@
+// The server end of one tunnel: read the token, ask the parser, connect the backend, answer
+// the status byte, then relay.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <quictun/sdk/token.hpp>
+
+#include "plugin/transport_set.hpp"
+#include "tunnel/relay.hpp"
+#include "tunnel/wire.hpp"
+
+namespace quictun::tunnel {
+
+class ServerTunnel : public Relay {
+ public:
+  struct Services {
+    event_base* loop;
+    sdk::TokenParser& parser;
+    plugin::TransportSet& transports;
+    std::uint64_t connect_timeout_ms;  // backend connect timeout
+  };
+
+  ServerTunnel(Services& services, quic::Connection& connection, std::int64_t stream_id, std::uint64_t id);
+  ~ServerTunnel() override;
+  std::uint64_t id() const { return id_; }
+  const std::string& backend() const { return backend_; }
+
+ private:
+  std::size_t take_stream_prefix(const std::uint8_t* data, std::size_t size, bool fin) override;
+  void on_parsed(const sdk::ParseDecision& decision);
+  void on_connect_started(sdk::ConnectResult result);
+  void on_connect_event(short what);
+  void refuse(wire::Status status, const std::string& reason);
+
+  Services& services_;
+  std::uint64_t id_;
+  std::string client_;      // the QUIC client's address, for logs
+  std::string token_;       // the 512 bytes as they arrive
+  bool token_complete_ = false;
+  std::string backend_;
+  Fd connecting_;           // backend socket while connect() is under way
+  Event connect_event_;
+  Event linger_timer_;      // bounds how long a refused stream may linger
+  std::shared_ptr<ServerTunnel*> self_;  // async callbacks hold a weak_ptr to this
+};
+
+}  // namespace quictun::tunnel

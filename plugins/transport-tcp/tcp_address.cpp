@@ -1,0 +1,187 @@
+#include "tcp_address.hpp"
+
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netdb.h>
+
+#include <charconv>
+#include <cstring>
+
+#include <quictun/sdk.hpp>
+
+namespace quictun::transport_tcp {
+namespace {
+
+// `text` in double quotes with anything but printable ASCII escaped: addresses come from
+// users and tokens, and a NUL or an escape sequence must not cut or forge the message.
+std::string quote(std::string_view text) {
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out = "\"";
+  for (char c : text) {
+    auto byte = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (byte >= 0x20 && byte <= 0x7e) {
+      out += c;
+    } else {
+      out += "\\x";
+      out += hex[byte >> 4];
+      out += hex[byte & 0xf];
+    }
+  }
+  return out + '"';
+}
+
+[[noreturn]] void bad(std::string_view address, const std::string& why) {
+  throw sdk::Error("bad address " + quote(address) + ": " + why);
+}
+
+bool is_host_name(std::string_view host) {
+  // RFC 1123 names plus '_' (seen in service-discovery names); anything else is a typo we can
+  // report now rather than as an obscure resolver failure later.
+  if (host.empty() || host.size() > 253) return false;
+  for (char c : host) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '.' || c == '_';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::uint16_t parse_port(std::string_view address, std::string_view text, Use use) {
+  if (text.empty()) bad(address, "missing port");
+  unsigned value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  bool digits_only = text.find_first_not_of("0123456789") == std::string_view::npos;
+  if (!digits_only || ec != std::errc() || end != text.data() + text.size() || value > 65535)
+    bad(address, "port " + quote(text) + " is not a number from 1 to 65535");
+  if (value == 0 && use == Use::connect) bad(address, "cannot connect to port 0");
+  return static_cast<std::uint16_t>(value);
+}
+
+SocketAddress ipv4(const in_addr& ip, std::uint16_t port) {
+  SocketAddress out;
+  auto* sin = reinterpret_cast<sockaddr_in*>(&out.storage);
+  sin->sin_family = AF_INET;
+  sin->sin_port = htons(port);
+  sin->sin_addr = ip;
+  out.length = sizeof(sockaddr_in);
+  return out;
+}
+
+SocketAddress ipv6(const in6_addr& ip, std::uint32_t scope, std::uint16_t port) {
+  SocketAddress out;
+  auto* sin6 = reinterpret_cast<sockaddr_in6*>(&out.storage);
+  sin6->sin6_family = AF_INET6;
+  sin6->sin6_port = htons(port);
+  sin6->sin6_addr = ip;
+  sin6->sin6_scope_id = scope;
+  out.length = sizeof(sockaddr_in6);
+  return out;
+}
+
+// "fe80::1%eth0" or "fe80::1%2": link-local addresses need the interface they live on.
+std::optional<SocketAddress> parse_ipv6(const TcpAddress& a) {
+  std::string ip = a.host;
+  std::uint32_t scope = 0;
+  if (auto percent = ip.find('%'); percent != std::string::npos) {
+    std::string zone = ip.substr(percent + 1);
+    ip.resize(percent);
+    if (zone.empty()) bad(a.text, "empty IPv6 zone after '%'");
+    auto [end, ec] = std::from_chars(zone.data(), zone.data() + zone.size(), scope);
+    if (ec != std::errc() || end != zone.data() + zone.size()) {
+      scope = ::if_nametoindex(zone.c_str());
+      if (scope == 0) bad(a.text, "unknown network interface " + quote(zone));
+    }
+  }
+  in6_addr addr{};
+  if (::inet_pton(AF_INET6, ip.c_str(), &addr) != 1) return std::nullopt;
+  return ipv6(addr, scope, a.port);
+}
+
+}  // namespace
+
+TcpAddress parse_tcp_address(std::string_view address, Use use) {
+  TcpAddress out;
+  out.text = std::string(address);
+  auto colon = address.find(':');
+  if (colon == std::string_view::npos) bad(address, "missing scheme (expected tcp:HOST:PORT)");
+  out.scheme = std::string(address.substr(0, colon));
+  if (out.scheme == "tcp") out.family = AF_UNSPEC;
+  else if (out.scheme == "tcp4") out.family = AF_INET;
+  else if (out.scheme == "tcp6") out.family = AF_INET6;
+  else bad(address, "scheme " + quote(out.scheme) + " is not tcp, tcp4 or tcp6");
+
+  std::string_view rest = address.substr(colon + 1);
+  std::string_view host, port;
+  if (!rest.empty() && rest.front() == '[') {
+    auto close = rest.find(']');
+    if (close == std::string_view::npos) bad(address, "missing ']' after the IPv6 address");
+    host = rest.substr(1, close - 1);
+    if (host.empty()) bad(address, "empty IPv6 address in brackets");
+    std::string_view after = rest.substr(close + 1);
+    if (after.empty()) bad(address, "missing port");
+    if (after.front() != ':') bad(address, "expected ':PORT' after ']'");
+    port = after.substr(1);
+    out.bracketed = true;
+  } else {
+    auto last = rest.rfind(':');
+    if (last == std::string_view::npos) bad(address, "missing port");
+    host = rest.substr(0, last);
+    port = rest.substr(last + 1);
+    if (host.find(':') != std::string_view::npos)
+      bad(address, "an IPv6 address must be written in brackets, as in " + out.scheme + ":[::1]:PORT");
+  }
+  out.host = std::string(host);
+  out.port = parse_port(address, port, use);
+  out.port_text = std::to_string(out.port);
+
+  if (out.host.empty() && use == Use::connect) bad(address, "missing host");
+  if (out.bracketed && out.family == AF_INET)
+    bad(address, "tcp4 takes an IPv4 address, not " + quote("[" + out.host + "]"));
+  if (!out.bracketed && !out.host.empty() && !is_host_name(out.host))
+    bad(address, quote(out.host) + " is neither an IP address nor a host name");
+  return out;
+}
+
+std::optional<SocketAddress> literal_socket_address(const TcpAddress& a, Use use) {
+  if (a.bracketed) {
+    auto v6 = parse_ipv6(a);
+    if (!v6) bad(a.text, quote(a.host) + " is not an IPv6 address");
+    return v6;
+  }
+  if (a.host.empty()) {
+    // Every interface of the scheme's family; plain "tcp" means IPv4, since a v6-only
+    // wildcard would surprise anyone who wrote "tcp::PORT" expecting IPv4 clients.
+    if (a.family == AF_INET6) return ipv6(in6addr_any, 0, a.port);
+    in_addr any{};
+    any.s_addr = htonl(INADDR_ANY);
+    return ipv4(any, a.port);
+  }
+  in_addr v4{};
+  if (::inet_pton(AF_INET, a.host.c_str(), &v4) == 1) {
+    if (a.family == AF_INET6)
+      bad(a.text, "tcp6 takes an IPv6 address in brackets, not " + a.host);
+    return ipv4(v4, a.port);
+  }
+  return std::nullopt;
+}
+
+std::string format_ip(const sockaddr* address, socklen_t length) {
+  char host[NI_MAXHOST];
+  if (::getnameinfo(address, length, host, sizeof host, nullptr, 0, NI_NUMERICHOST) != 0) return {};
+  return host;
+}
+
+std::string format_endpoint(const sockaddr* address, socklen_t length) {
+  char host[NI_MAXHOST];
+  char service[NI_MAXSERV];
+  if (::getnameinfo(address, length, host, sizeof host, service, sizeof service,
+                    NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+    return {};
+  if (address->sa_family == AF_INET6) return std::string("[") + host + "]:" + service;
+  return std::string(host) + ":" + service;
+}
+
+}  // namespace quictun::transport_tcp

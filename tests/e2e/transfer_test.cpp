@@ -1,0 +1,208 @@
+// Data through the tunnel: big transfers both ways, many connections, TCP<->UNIX, half-close,
+// packet loss. Every byte is checked by SHA-256.
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <mutex>
+
+#include "harness.hpp"
+
+using namespace quictun::test;
+
+namespace {
+
+// A backend that reads to EOF (hashing) while it sends `reply` bytes, then closes.
+struct UpDownBackend {
+  std::mutex mu;
+  std::vector<std::string> received_hashes;
+  std::string reply;
+  void handle(int fd) {
+    std::thread sender([&] {
+      write_all(fd, reply.data(), reply.size());
+      shutdown(fd, SHUT_WR);
+    });
+    std::string got = read_all(fd, 120s);
+    sender.join();
+    std::lock_guard<std::mutex> lock(mu);
+    received_hashes.push_back(sha256(got));
+  }
+};
+
+void transfer_both_ways(Tunnel& tunnel, UpDownBackend& backend, std::size_t up_size) {
+  std::string up = random_bytes(up_size, 42);
+  int fd = tunnel.connect();
+  ASSERT_GE(fd, 0);
+  std::thread sender([&] {
+    write_all(fd, up.data(), up.size());
+    shutdown(fd, SHUT_WR);
+  });
+  bool eof = false;
+  std::string down = read_all(fd, 120s, &eof);
+  sender.join();
+  close(fd);
+  EXPECT_TRUE(eof) << "the tunnel did not end the download cleanly";
+  EXPECT_EQ(down.size(), backend.reply.size());
+  EXPECT_EQ(sha256(down), sha256(backend.reply));
+  for (int i = 0; i < 200; ++i) {
+    {
+      std::lock_guard<std::mutex> lock(backend.mu);
+      if (!backend.received_hashes.empty()) break;
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  std::lock_guard<std::mutex> lock(backend.mu);
+  ASSERT_EQ(backend.received_hashes.size(), 1u);
+  EXPECT_EQ(backend.received_hashes[0], sha256(up));
+}
+
+}  // namespace
+
+TEST(Transfer, SixtyFourMiBEachWayIntact) {
+  TempDir dir;
+  int backend_port = free_tcp_port();
+  UpDownBackend b;
+  b.reply = random_bytes(64 << 20, 7);
+  Backend backend(listen_tcp(backend_port), [&](int fd) { b.handle(fd); });
+  Tunnel tunnel(dir, {{}, {"--token-source", "tcp:127.0.0.1:" + std::to_string(backend_port)}, {}});
+  transfer_both_ways(tunnel, b, 64 << 20);
+}
+
+TEST(Transfer, TwoHundredConcurrentConnections) {
+  TempDir dir;
+  int backend_port = free_tcp_port();
+  Backend backend(listen_tcp(backend_port), echo_handler);
+  Tunnel tunnel(dir, {{}, {"--token-source", "tcp:127.0.0.1:" + std::to_string(backend_port)}, {}});
+  constexpr int kConnections = 200;
+  std::vector<int> fds;
+  for (int i = 0; i < kConnections; ++i) {
+    int fd = tunnel.connect();
+    ASSERT_GE(fd, 0) << "connection " << i;
+    fds.push_back(fd);
+  }
+  // All connections are open at once before any data moves.
+  std::atomic<int> good{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kConnections; ++i) {
+    threads.emplace_back([&, i] {
+      std::string data = random_bytes(64 * 1024 + static_cast<std::size_t>(i), static_cast<std::uint64_t>(i));
+      std::thread w([&] {
+        write_all(fds[i], data.data(), data.size());
+        shutdown(fds[i], SHUT_WR);
+      });
+      bool eof = false;
+      std::string back = read_all(fds[i], 120s, &eof);
+      w.join();
+      if (eof && sha256(back) == sha256(data)) ++good;
+      close(fds[i]);
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(good.load(), kConnections);
+  EXPECT_EQ(backend.accepted(), kConnections);
+}
+
+TEST(Transfer, TcpApplicationToUnixBackend) {
+  TempDir dir;
+  std::string sock = dir.file("backend.sock");
+  Backend backend(listen_unix(sock), echo_handler);
+  Tunnel tunnel(dir, {{}, {"--token-source", "unix:" + sock}, {}});
+  int fd = tunnel.connect();
+  ASSERT_GE(fd, 0);
+  std::string data = random_bytes(1 << 20, 3);
+  std::thread w([&] {
+    write_all(fd, data.data(), data.size());
+    shutdown(fd, SHUT_WR);
+  });
+  std::string back = read_all(fd, 60s);
+  w.join();
+  close(fd);
+  EXPECT_EQ(sha256(back), sha256(data));
+}
+
+TEST(Transfer, UnixApplicationToTcpBackend) {
+  TempDir dir;
+  int backend_port = free_tcp_port();
+  Backend backend(listen_tcp(backend_port), echo_handler);
+  std::string sock = dir.file("client.sock");
+  Tunnel tunnel(dir, {{}, {"--token-source", "tcp:127.0.0.1:" + std::to_string(backend_port)}, "unix:" + sock});
+  int fd = tunnel.connect();
+  ASSERT_GE(fd, 0);
+  std::string data = random_bytes(1 << 20, 4);
+  std::thread w([&] {
+    write_all(fd, data.data(), data.size());
+    shutdown(fd, SHUT_WR);
+  });
+  std::string back = read_all(fd, 60s);
+  w.join();
+  close(fd);
+  EXPECT_EQ(sha256(back), sha256(data));
+}
+
+TEST(Transfer, HalfCloseKeepsTheReplyFlowing) {
+  // The application sends a request, shuts its write side, and must still get the whole reply,
+  // which the backend only starts sending after it has seen EOF.
+  TempDir dir;
+  int backend_port = free_tcp_port();
+  std::string reply = random_bytes(4 << 20, 11);
+  std::atomic<bool> backend_saw_eof{false};
+  Backend backend(listen_tcp(backend_port), [&](int fd) {
+    bool eof = false;
+    std::string request = read_all(fd, 30s, &eof);
+    backend_saw_eof = eof;
+    if (!eof || request != "GET everything\n") return;
+    std::this_thread::sleep_for(200ms);  // the reply starts well after the client's FIN
+    write_all(fd, reply.data(), reply.size());
+    shutdown(fd, SHUT_WR);
+  });
+  Tunnel tunnel(dir, {{}, {"--token-source", "tcp:127.0.0.1:" + std::to_string(backend_port)}, {}});
+  int fd = tunnel.connect();
+  ASSERT_GE(fd, 0);
+  std::string request = "GET everything\n";
+  ASSERT_TRUE(write_all(fd, request.data(), request.size()));
+  shutdown(fd, SHUT_WR);
+  bool eof = false;
+  std::string got = read_all(fd, 60s, &eof);
+  close(fd);
+  EXPECT_TRUE(backend_saw_eof.load());
+  EXPECT_TRUE(eof);
+  EXPECT_EQ(got.size(), reply.size());
+  EXPECT_EQ(sha256(got), sha256(reply));
+}
+
+TEST(Transfer, SixteenMiBThroughTenPercentLoss) {
+  TempDir dir;
+  int backend_port = free_tcp_port();
+  UpDownBackend b;
+  b.reply = random_bytes(16 << 20, 99);
+  Backend backend(listen_tcp(backend_port), [&](int fd) { b.handle(fd); });
+  Tunnel tunnel(dir, {{"--test-drop-rate", "0.1"},
+                      {"--token-source", "tcp:127.0.0.1:" + std::to_string(backend_port), "--test-drop-rate", "0.1"},
+                      {}});
+  transfer_both_ways(tunnel, b, 16 << 20);
+}
+
+TEST(Transfer, ApplicationResetBecomesBackendReset) {
+  TempDir dir;
+  int backend_port = free_tcp_port();
+  std::atomic<int> backend_result{0};  // 1: EOF (wrong), 2: reset (right)
+  Backend backend(listen_tcp(backend_port), [&](int fd) {
+    char buf[4096];
+    for (;;) {
+      ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n == 0) { backend_result = 1; return; }
+      if (n < 0) { backend_result = errno == ECONNRESET ? 2 : 3; return; }
+    }
+  });
+  Tunnel tunnel(dir, {{}, {"--token-source", "tcp:127.0.0.1:" + std::to_string(backend_port)}, {}});
+  int fd = tunnel.connect();
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(write_all(fd, "hello", 5));
+  std::this_thread::sleep_for(300ms);
+  linger lg{1, 0};
+  setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+  close(fd);  // RST
+  for (int i = 0; i < 250 && backend_result == 0; ++i) std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(backend_result.load(), 2) << "the backend should see a reset, not a clean end";
+}

@@ -1,0 +1,268 @@
+// transport-tcp, loaded from its .so and driven over loopback sockets.
+#include <arpa/inet.h>
+
+#include "plugin_harness.hpp"
+
+namespace quictun::testing {
+namespace {
+
+class TcpTransportTest : public ::testing::Test {
+ protected:
+  TcpTransportTest() { transport = plugin.transport("tcp").create(sdk::PluginConfig{}, host); }
+  ~TcpTransportTest() override {
+    transport.reset();
+    host.drain();
+  }
+
+  // Listens through the plugin and reports the port the kernel chose.
+  std::pair<Fd, std::uint16_t> listen(const std::string& address) {
+    Fd fd(transport->listen(address));
+    sockaddr_storage local{};
+    socklen_t length = sizeof local;
+    ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&local), &length);
+    auto port = local.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&local)->sin6_port
+                                            : reinterpret_cast<sockaddr_in*>(&local)->sin_port;
+    return {std::move(fd), ntohs(port)};
+  }
+
+  static std::uint16_t local_port(int fd) {
+    sockaddr_storage local{};
+    socklen_t length = sizeof local;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &length);
+    return ntohs(local.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&local)->sin6_port
+                                             : reinterpret_cast<sockaddr_in*>(&local)->sin_port);
+  }
+
+  static bool has_ipv6_loopback() {
+    Fd fd(::socket(AF_INET6, SOCK_STREAM, 0));
+    sockaddr_in6 any{};
+    any.sin6_family = AF_INET6;
+    any.sin6_addr = in6addr_loopback;
+    return fd.get() >= 0 && ::bind(fd.get(), reinterpret_cast<sockaddr*>(&any), sizeof any) == 0;
+  }
+
+  // A loopback port nobody listens on (just released by us).
+  std::uint16_t closed_port() {
+    auto [fd, port] = listen("tcp:127.0.0.1:0");
+    transport->unlisten("tcp:127.0.0.1:0", fd.get());
+    return port;
+  }
+
+  // Connects `address` to `listener`, checks both ends, and moves bytes both ways.
+  void expect_round_trip(const std::string& address, int listener, const std::string& peer_ip) {
+    ConnectProbe probe;
+    transport->connect(address, probe.callback());
+    ASSERT_TRUE(host.run_until([&] { return probe.calls > 0; }));
+    ASSERT_EQ(probe.calls, 1);
+    ASSERT_GE(probe.result->fd, 0) << probe.result->error;
+    Fd client(probe.result->fd);
+    EXPECT_TRUE(is_nonblocking(client.get()));
+    EXPECT_TRUE(is_cloexec(client.get()));
+    EXPECT_EQ(int_option(client.get(), IPPROTO_TCP, TCP_NODELAY), 1);
+
+    auto accepted = accept_one(*transport, listener);
+    ASSERT_TRUE(accepted);
+    Fd server(accepted->fd);
+    EXPECT_TRUE(is_nonblocking(server.get()));
+    EXPECT_TRUE(is_cloexec(server.get()));
+    EXPECT_EQ(int_option(server.get(), IPPROTO_TCP, TCP_NODELAY), 1);
+    EXPECT_EQ(accepted->peer_ip, peer_ip);
+    std::string port = std::to_string(local_port(client.get()));
+    EXPECT_EQ(accepted->peer_address, peer_ip.find(':') == std::string::npos ? peer_ip + ":" + port
+                                                                             : "[" + peer_ip + "]:" + port);
+
+    ASSERT_TRUE(wait_for(client.get(), POLLOUT));
+    EXPECT_EQ(socket_error(client.get()), 0);
+    send_all(client.get(), "ping from the client");
+    EXPECT_EQ(receive(server.get(), 20), "ping from the client");
+    send_all(server.get(), "pong from the backend");
+    EXPECT_EQ(receive(client.get(), 21), "pong from the backend");
+  }
+
+  PluginLibrary plugin{"transport-tcp"};
+  TestHost host;
+  std::unique_ptr<sdk::Transport> transport;
+};
+
+TEST_F(TcpTransportTest, DescribesItselfAndExportsItsMarkers) {
+  EXPECT_EQ(plugin.abi(), sdk::abi_version);
+  EXPECT_EQ(plugin.descriptor().name, "transport-tcp");
+  ASSERT_EQ(plugin.descriptor().transports.size(), 1u);
+  EXPECT_EQ(plugin.descriptor().transports[0].schemes, (std::vector<std::string>{"tcp", "tcp4", "tcp6"}));
+  EXPECT_TRUE(plugin.provides("transport__tcp"));
+  EXPECT_TRUE(plugin.provides("transport__tcp4"));
+  EXPECT_TRUE(plugin.provides("transport__tcp6"));
+}
+
+TEST_F(TcpTransportTest, RefusesSettingsItDoesNotHave) {
+  sdk::PluginConfig config;
+  config.table["nodelay"] = sdk::ConfigValue(true, "quictun.toml:4");
+  EXPECT_EQ(error_of([&] { plugin.transport("tcp").create(config, host); }),
+            "quictun.toml:4: 'nodelay' is not a setting of the tcp transport");
+}
+
+TEST_F(TcpTransportTest, MovesBytesOverIPv4Loopback) {
+  auto [listener, port] = listen("tcp:127.0.0.1:0");
+  EXPECT_TRUE(is_nonblocking(listener.get()));
+  EXPECT_TRUE(is_cloexec(listener.get()));
+  EXPECT_EQ(int_option(listener.get(), SOL_SOCKET, SO_REUSEADDR), 1);
+  expect_round_trip("tcp:127.0.0.1:" + std::to_string(port), listener.get(), "127.0.0.1");
+  expect_round_trip("tcp4:127.0.0.1:" + std::to_string(port), listener.get(), "127.0.0.1");
+}
+
+TEST_F(TcpTransportTest, MovesBytesOverIPv6Loopback) {
+  if (!has_ipv6_loopback()) GTEST_SKIP() << "no IPv6 loopback here";
+  auto [listener, port] = listen("tcp6:[::1]:0");
+  EXPECT_EQ(int_option(listener.get(), IPPROTO_IPV6, IPV6_V6ONLY), 1);
+  expect_round_trip("tcp:[::1]:" + std::to_string(port), listener.get(), "::1");
+  expect_round_trip("tcp6:[::1]:" + std::to_string(port), listener.get(), "::1");
+}
+
+TEST_F(TcpTransportTest, ConnectsToANumericAddressAtOnce) {
+  auto [listener, port] = listen("tcp:127.0.0.1:0");
+  ConnectProbe probe;
+  transport->connect("tcp:127.0.0.1:" + std::to_string(port), probe.callback());
+  ASSERT_EQ(probe.calls, 1) << "a numeric address needs no loop turn";
+  EXPECT_GE(probe.result->fd, 0);
+  Fd client(probe.result->fd);
+}
+
+TEST_F(TcpTransportTest, IPv4AndIPv6WildcardListenersShareAPort) {
+  if (!has_ipv6_loopback()) GTEST_SKIP() << "no IPv6 here";
+  auto [v6, port] = listen("tcp6:[::]:0");
+  Fd v4;
+  ASSERT_NO_THROW(v4 = Fd(transport->listen("tcp4::" + std::to_string(port))));
+  expect_round_trip("tcp:127.0.0.1:" + std::to_string(port), v4.get(), "127.0.0.1");
+  expect_round_trip("tcp:[::1]:" + std::to_string(port), v6.get(), "::1");
+}
+
+TEST_F(TcpTransportTest, ListensOnLocalhostAsLoopback) {
+  auto [listener, port] = listen("tcp:localhost:0");
+  sockaddr_in local{};
+  socklen_t length = sizeof local;
+  ::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&local), &length);
+  EXPECT_EQ(local.sin_family, AF_INET);
+  EXPECT_EQ(ntohl(local.sin_addr.s_addr), INADDR_LOOPBACK);
+}
+
+TEST_F(TcpTransportTest, AcceptAnswersNothingWhenNoConnectionWaits) {
+  auto [listener, port] = listen("tcp:127.0.0.1:0");
+  EXPECT_EQ(transport->accept(listener.get()), std::nullopt);
+}
+
+TEST_F(TcpTransportTest, ABusyPortIsReportedWithTheAddress) {
+  auto [listener, port] = listen("tcp:127.0.0.1:0");
+  std::string address = "tcp:127.0.0.1:" + std::to_string(port);
+  EXPECT_EQ(error_of([&] { Fd again(transport->listen(address)); }),
+            address + ": cannot listen: Address already in use");
+}
+
+TEST_F(TcpTransportTest, ResolvesHostNamesAsynchronously) {
+  auto [listener, port] = listen("tcp:127.0.0.1:0");
+  expect_round_trip("tcp:localhost:" + std::to_string(port), listener.get(), "127.0.0.1");
+  expect_round_trip("tcp4:localhost:" + std::to_string(port), listener.get(), "127.0.0.1");
+}
+
+TEST_F(TcpTransportTest, ARefusedConnectionIsAnError) {
+  std::string address = "tcp:127.0.0.1:" + std::to_string(closed_port());
+  ConnectProbe probe;
+  transport->connect(address, probe.callback());
+  ASSERT_EQ(probe.calls, 1);
+  if (probe.result->fd >= 0) {
+    // The kernel may report the refusal later, through the socket, as it does for remote hosts.
+    Fd client(probe.result->fd);
+    ASSERT_TRUE(wait_for(client.get(), POLLOUT));
+    EXPECT_EQ(socket_error(client.get()), ECONNREFUSED);
+  } else {
+    EXPECT_EQ(probe.result->error, address + ": cannot connect: Connection refused");
+  }
+}
+
+TEST_F(TcpTransportTest, ExplainsMalformedAddresses) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"tcp:127.0.0.1", "bad address \"tcp:127.0.0.1\": missing port"},
+      {"tcp:127.0.0.1:", "bad address \"tcp:127.0.0.1:\": missing port"},
+      {"tcp:[::1]", "bad address \"tcp:[::1]\": missing port"},
+      {"tcp:[::1:80", "bad address \"tcp:[::1:80\": missing ']' after the IPv6 address"},
+      {"tcp:[]:80", "bad address \"tcp:[]:80\": empty IPv6 address in brackets"},
+      {"tcp:127.0.0.1:ssh", "bad address \"tcp:127.0.0.1:ssh\": port \"ssh\" is not a number from 1 to 65535"},
+      {"tcp:127.0.0.1:65536", "bad address \"tcp:127.0.0.1:65536\": port \"65536\" is not a number from 1 to 65535"},
+      {"tcp:::1:80", "bad address \"tcp:::1:80\": an IPv6 address must be written in brackets, as in tcp:[::1]:PORT"},
+      {"tcp4:[::1]:80", "bad address \"tcp4:[::1]:80\": tcp4 takes an IPv4 address, not \"[::1]\""},
+      {"tcp6:127.0.0.1:80", "bad address \"tcp6:127.0.0.1:80\": tcp6 takes an IPv6 address in brackets, not 127.0.0.1"},
+      {"tcp:[example.com]:80", "bad address \"tcp:[example.com]:80\": \"example.com\" is not an IPv6 address"},
+      {"tcp:bad host:80", "bad address \"tcp:bad host:80\": \"bad host\" is neither an IP address nor a host name"},
+      {"udp:127.0.0.1:80", "bad address \"udp:127.0.0.1:80\": scheme \"udp\" is not tcp, tcp4 or tcp6"},
+  };
+  for (const auto& [address, message] : cases) {
+    EXPECT_EQ(error_of([&] { Fd fd(transport->listen(address)); }), message) << "listen " << address;
+    ConnectProbe probe;
+    transport->connect(address, probe.callback());
+    ASSERT_EQ(probe.calls, 1) << "connect " << address;
+    EXPECT_EQ(probe.result->fd, -1);
+    EXPECT_EQ(probe.result->error, message) << "connect " << address;
+  }
+}
+
+TEST_F(TcpTransportTest, ExplainsAddressesThatOnlyOneSideCanUse) {
+  EXPECT_EQ(error_of([&] { Fd fd(transport->listen("tcp:example.com:80")); }),
+            "tcp:example.com:80: cannot listen: \"example.com\" is a host name; listen on an IP address (or localhost)");
+  ConnectProbe no_host, port_zero;
+  transport->connect("tcp::80", no_host.callback());
+  EXPECT_EQ(no_host.result->error, "bad address \"tcp::80\": missing host");
+  transport->connect("tcp:127.0.0.1:0", port_zero.callback());
+  EXPECT_EQ(port_zero.result->error, "bad address \"tcp:127.0.0.1:0\": cannot connect to port 0");
+}
+
+TEST_F(TcpTransportTest, DestroyingTheTransportCancelsPendingLookups) {
+  // Not in /etc/hosts, so it goes to a nameserver, which cannot answer before the loop runs.
+  ConnectProbe probe;
+  transport->connect("tcp:quictun-pending-lookup.invalid:80", probe.callback());
+  ASSERT_EQ(probe.calls, 0);
+  transport.reset();
+  host.drain();
+  host.run_until([] { return false; }, std::chrono::milliseconds(100));
+  EXPECT_EQ(probe.calls, 0) << "a cancelled lookup reports nothing";
+}
+
+TEST_F(TcpTransportTest, AnUnknownHostNameIsAnErrorAndTheCallbackMayDestroyTheTransport) {
+  ConnectProbe probe;
+  auto record = probe.callback();
+  // The host may well drop the transport from inside the callback (shutting down, say).
+  transport->connect("tcp:quictun-no-such-host.invalid:80", [&](sdk::ConnectResult result) {
+    record(std::move(result));
+    transport.reset();
+  });
+  if (!host.run_until([&] { return probe.calls > 0; }, std::chrono::seconds(10)))
+    GTEST_SKIP() << "no nameserver answered here";
+  host.drain();
+  EXPECT_EQ(probe.calls, 1);
+  EXPECT_EQ(probe.result->fd, -1);
+  EXPECT_EQ(probe.result->error.rfind("tcp:quictun-no-such-host.invalid:80: cannot resolve \"quictun-no-such-host.invalid\": ", 0), 0u)
+      << probe.result->error;
+}
+
+TEST_F(TcpTransportTest, TheCallbackMayDestroyTheTransportWhenTheAnswerComesAtOnce) {
+  auto [listener, port] = listen("tcp:127.0.0.1:0");
+  ConnectProbe probe;
+  auto record = probe.callback();
+  transport->connect("tcp:localhost:" + std::to_string(port), [&](sdk::ConnectResult result) {
+    record(std::move(result));
+    transport.reset();
+  });
+  host.drain();
+  ASSERT_EQ(probe.calls, 1);
+  ASSERT_GE(probe.result->fd, 0) << probe.result->error;
+  Fd client(probe.result->fd);
+}
+
+TEST_F(TcpTransportTest, TheResolverDoesNotKeepTheLoopRunning) {
+  auto [listener, port] = listen("tcp:127.0.0.1:0");
+  expect_round_trip("tcp:localhost:" + std::to_string(port), listener.get(), "127.0.0.1");
+  // A resolver that kept its nameserver socket registered would keep the host's loop from
+  // ever running out of work, so it could not exit its loop on shutdown.
+  EXPECT_EQ(event_base_get_num_events(host.loop(), EVENT_BASE_COUNT_ADDED), 0);
+}
+
+}  // namespace
+}  // namespace quictun::testing
