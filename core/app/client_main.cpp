@@ -1,7 +1,9 @@
 #include <spdlog/spdlog.h>
 
 #include "app/client_app.hpp"
+#include "app/limits.hpp"
 #include "app/main_common.hpp"
+#include "app/loop.hpp"
 #include "app/signals.hpp"
 
 int main(int argc, char** argv) {
@@ -10,7 +12,9 @@ int main(int argc, char** argv) {
     config::ClientSettings settings;
     if (config::parse_client(argc, argv, settings) == config::ParseResult::exit_ok) return 0;
     app::setup_logging("quictun-client", settings.log_level);
-    EventBasePtr loop(event_base_new());
+    app::raise_open_file_limit();
+    app::tune_allocator();
+    EventBasePtr loop = app::make_loop();
     {
       plugin::PluginLoader loader(app::plugin_dirs_for(settings), loop.get());
       {

@@ -1,6 +1,8 @@
 #include <spdlog/spdlog.h>
 
+#include "app/limits.hpp"
 #include "app/main_common.hpp"
+#include "app/loop.hpp"
 #include "app/server_app.hpp"
 #include "app/signals.hpp"
 
@@ -10,7 +12,9 @@ int main(int argc, char** argv) {
     config::ServerSettings settings;
     if (config::parse_server(argc, argv, settings) == config::ParseResult::exit_ok) return 0;
     app::setup_logging("quictun-server", settings.log_level);
-    EventBasePtr loop(event_base_new());
+    app::raise_open_file_limit();
+    app::tune_allocator();
+    EventBasePtr loop = app::make_loop();
     int exit_code = 0;
     {
       plugin::PluginLoader loader(app::plugin_dirs_for(settings), loop.get());

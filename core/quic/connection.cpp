@@ -462,11 +462,11 @@ void Connection::write_packets() {
       // Gather the unsent bytes, chunk by chunk, from `sent` on.
       std::uint64_t pos = s->send.base;
       for (auto& chunk : s->send.chunks) {
-        std::uint64_t end = pos + chunk.size();
+        std::uint64_t end = pos + chunk.size;
         if (end > s->send.sent && nvec < kMaxVecs) {
           std::size_t skip = s->send.sent > pos ? static_cast<std::size_t>(s->send.sent - pos) : 0;
-          vecs[nvec].base = chunk.data() + skip;
-          vecs[nvec].len = chunk.size() - skip;
+          vecs[nvec].base = chunk.bytes.get() + skip;
+          vecs[nvec].len = chunk.size - skip;
           total += vecs[nvec].len;
           ++nvec;
         }
@@ -575,19 +575,32 @@ void Connection::release(std::int64_t id, std::uint64_t code) {
 void Connection::write(std::int64_t id, const std::uint8_t* data, std::size_t size) {
   Stream* s = find(id);
   if (!s || s->write_shut || s->send.fin || size == 0) return;
-  auto& b = s->send;
   while (size > 0) {
-    if (b.chunks.empty() || b.chunks.back().size() == b.chunks.back().capacity()) {
-      b.chunks.emplace_back();
-      b.chunks.back().reserve(kChunk);
-    }
-    auto& chunk = b.chunks.back();
-    std::size_t n = std::min(size, chunk.capacity() - chunk.size());
-    chunk.insert(chunk.end(), data, data + n);  // within capacity: earlier bytes never move
+    auto [space, room] = write_space(id);
+    std::size_t n = std::min(size, room);
+    std::memcpy(space, data, n);
     data += n;
     size -= n;
-    b.written += n;
+    s->send.chunks.back().size += n;
+    s->send.written += n;
   }
+  queue(id, *s);
+}
+
+std::pair<std::uint8_t*, std::size_t> Connection::write_space(std::int64_t id) {
+  Stream* s = find(id);
+  if (!s || s->write_shut || s->send.fin) return {nullptr, 0};
+  auto& chunks = s->send.chunks;
+  if (chunks.empty() || chunks.back().size == kChunk)
+    chunks.push_back(Chunk{std::make_unique_for_overwrite<std::uint8_t[]>(kChunk), 0});
+  return {chunks.back().bytes.get() + chunks.back().size, kChunk - chunks.back().size};
+}
+
+void Connection::commit(std::int64_t id, std::size_t size) {
+  Stream* s = find(id);
+  if (!s || size == 0 || s->send.chunks.empty()) return;
+  s->send.chunks.back().size += size;
+  s->send.written += size;
   queue(id, *s);
 }
 
@@ -645,9 +658,9 @@ int Connection::on_acked(std::int64_t id, std::uint64_t offset, std::uint64_t si
   auto& b = s->send;
   bool was_full = b.written - b.acked >= config_.stream_send_buffer;
   b.acked = std::max(b.acked, offset + size);
-  while (!b.chunks.empty() && b.base + b.chunks.front().size() <= b.acked &&
-         b.base + b.chunks.front().size() <= b.sent) {
-    b.base += b.chunks.front().size();
+  while (!b.chunks.empty() && b.chunks.front().size == kChunk && b.base + kChunk <= b.acked &&
+         b.base + kChunk <= b.sent) {
+    b.base += kChunk;
     b.chunks.pop_front();
   }
   if (was_full && b.written - b.acked < config_.stream_send_buffer && s->handler) s->handler->on_send_space();

@@ -97,6 +97,10 @@ class Connection {
   // Forgets the handler. A stream that is still open is aborted in both directions.
   void release(std::int64_t stream_id, std::uint64_t code = kAppStreamReset);
   void write(std::int64_t stream_id, const std::uint8_t* data, std::size_t size);
+  // Room at the end of the stream's send buffer, to read application bytes straight into
+  // (saves a copy); {nullptr, 0} when the stream takes no more. commit() sends what was put there.
+  std::pair<std::uint8_t*, std::size_t> write_space(std::int64_t stream_id);
+  void commit(std::int64_t stream_id, std::size_t size);
   void finish(std::int64_t stream_id);                      // FIN after what was written
   void abort(std::int64_t stream_id, std::uint64_t code);  // RESET_STREAM + STOP_SENDING
   void stop_reading(std::int64_t stream_id, std::uint64_t code);  // STOP_SENDING only
@@ -121,8 +125,12 @@ class Connection {
   void abandon(const std::string& reason);
 
  private:
+  struct Chunk {
+    std::unique_ptr<std::uint8_t[]> bytes;  // fixed capacity: bytes never move once handed to ngtcp2
+    std::size_t size = 0;
+  };
   struct SendBuffer {
-    std::deque<std::vector<std::uint8_t>> chunks;  // never reallocated once handed to ngtcp2
+    std::deque<Chunk> chunks;
     std::uint64_t base = 0;     // stream offset of chunks.front()[0]
     std::uint64_t acked = 0;    // everything before this offset is acknowledged
     std::uint64_t sent = 0;     // everything before this offset was given to ngtcp2

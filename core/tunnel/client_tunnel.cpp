@@ -28,6 +28,7 @@ ClientTunnel::~ClientTunnel() {
 }
 
 void ClientTunnel::start() {
+  started_ns_ = now_ns();
   timer_.add_timeout_ms(kTickMs);
   resolve();
 }
@@ -37,7 +38,7 @@ void ClientTunnel::resolve() {
   bytes_since_resolve_ = false;
   std::weak_ptr<ClientTunnel*> weak = self_;
   try {
-    services_.source.resolve(info_, pending(), app_eof(), [weak](sdk::TokenDecision d) {
+    services_.source.resolve(info_, pending(), app_eof() || token_deadline_passed_, [weak](sdk::TokenDecision d) {
       if (auto p = weak.lock(); p && *p) (*p)->on_decision(std::move(d));
     });
   } catch (const std::exception& e) {
@@ -59,7 +60,9 @@ void ClientTunnel::on_decision(sdk::TokenDecision d) {
   if (phase_ != Phase::resolving) return;
   switch (d.kind) {
     case sdk::TokenDecision::Kind::need_more:
-      if (bytes_since_resolve_) {
+      if (token_deadline_passed_) {
+        fail(sdk::TunnelFailure::tunnel_broken, "no token within " + std::to_string(services_.setup_timeout_ms) + " ms");
+      } else if (bytes_since_resolve_) {
         resolve();
       } else if (app_eof()) {
         fail(sdk::TunnelFailure::tunnel_broken, "application closed before the token source had enough bytes");
@@ -151,7 +154,20 @@ void ClientTunnel::fail(sdk::TunnelFailure failure, const std::string& reason) {
 }
 
 void ClientTunnel::on_timer() {
+  if (finished()) return;
   std::uint64_t now = now_ns();
+  if (phase_ == Phase::resolving && !token_deadline_passed_ && now - started_ns_ > services_.setup_timeout_ms * 1000000) {
+    // The application sent too little for too long. A source waiting for bytes gets one last
+    // call as if the application had finished, so it can answer in its protocol (HTTP 408/400).
+    token_deadline_passed_ = true;
+    if (resolve_in_flight_) {
+      fail(sdk::TunnelFailure::tunnel_broken,
+           "token source gave no answer within " + std::to_string(services_.setup_timeout_ms) + " ms");
+      return;
+    }
+    resolve();
+    if (phase_ != Phase::resolving || finished()) return;
+  }
   if (phase_ == Phase::waiting_stream && now - waiting_since_ns_ > services_.connect_timeout_ms * 1000000) {
     on_no_connection("none could be had within " + std::to_string(services_.connect_timeout_ms) + " ms" +
                      (services_.broker.last_error().empty() ? std::string() : " (" + services_.broker.last_error() + ")"));

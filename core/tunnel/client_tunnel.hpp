@@ -35,7 +35,7 @@ class ClientTunnel : public Relay {
     sdk::TokenSource& source;
     StreamBroker& broker;
     std::uint64_t connect_timeout_ms;  // waiting for a QUIC connection
-    std::uint64_t setup_timeout_ms;    // waiting for the server's status byte
+    std::uint64_t setup_timeout_ms;    // waiting for a token, and for the server's status byte
   };
 
   ClientTunnel(Services& services, sdk::ConnectionInfo info, Fd fd);
@@ -67,6 +67,8 @@ class ClientTunnel : public Relay {
   int retries_ = 0;
   std::uint64_t stream_opened_ns_ = 0;
   std::uint64_t waiting_since_ns_ = 0;
+  std::uint64_t started_ns_ = 0;
+  bool token_deadline_passed_ = false;  // the token phase outlived setup_timeout_ms
   Event timer_;
   std::shared_ptr<ClientTunnel*> self_;
 };

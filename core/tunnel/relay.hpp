@@ -39,6 +39,7 @@ class Relay : public quic::StreamHandler {
   void attach_stream(quic::Connection& connection, std::int64_t stream_id);
   bool has_stream() const { return conn_ != nullptr; }
   bool has_socket() const { return static_cast<bool>(fd_); }
+  bool finished() const { return done_; }
 
   // Bytes read from the application before the stream existed.
   const std::string& pending() const { return pending_; }
@@ -102,6 +103,7 @@ class Relay : public quic::StreamHandler {
   Fd fd_;
   Event read_event_;
   Event write_event_;
+  Event flush_soon_;          // batches the stream bytes of one burst of packets into one write
   EvbufferPtr down_;          // stream -> application, waiting for the socket
   std::string pending_;       // application -> stream, before the stream exists
   bool upstream_ = false;     // application bytes go straight to the stream

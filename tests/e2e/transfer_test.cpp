@@ -1,6 +1,7 @@
 // Data through the tunnel: big transfers both ways, many connections, TCP<->UNIX, half-close,
 // packet loss. Every byte is checked by SHA-256.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -205,4 +206,40 @@ TEST(Transfer, ApplicationResetBecomesBackendReset) {
   close(fd);  // RST
   for (int i = 0; i < 250 && backend_result == 0; ++i) std::this_thread::sleep_for(20ms);
   EXPECT_EQ(backend_result.load(), 2) << "the backend should see a reset, not a clean end";
+}
+
+TEST(Transfer, AThousandConcurrentTunnelsOnOneConnection) {
+  rlimit lim{};
+  getrlimit(RLIMIT_NOFILE, &lim);
+  lim.rlim_cur = lim.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &lim);
+  if (lim.rlim_cur < 2500) GTEST_SKIP() << "open-file limit " << lim.rlim_cur << " is too low for this test";
+  TempDir dir;
+  int backend_port = free_tcp_port();
+  Backend backend(listen_tcp(backend_port), echo_handler);
+  Tunnel tunnel(dir, {{}, {"--token-source", "tcp:127.0.0.1:" + std::to_string(backend_port)}, {}});
+  constexpr int kConnections = 1000;
+  std::vector<int> fds;
+  std::vector<std::string> sent;
+  for (int i = 0; i < kConnections; ++i) {
+    int fd = tunnel.connect();
+    ASSERT_GE(fd, 0) << "connection " << i;
+    fds.push_back(fd);
+    sent.push_back(random_bytes(4096, static_cast<std::uint64_t>(i) + 1000));
+    ASSERT_TRUE(write_all(fd, sent.back().data(), sent.back().size()));
+  }
+  // Every tunnel is open at once; now end them and check each echo.
+  int good = 0;
+  for (int i = 0; i < kConnections; ++i) {
+    shutdown(fds[i], SHUT_WR);
+    if (read_all(fds[i], 60s) == sent[i]) ++good;
+    close(fds[i]);
+  }
+  EXPECT_EQ(good, kConnections);
+  EXPECT_EQ(backend.accepted(), kConnections);
+  std::string log = tunnel.server().log();
+  std::size_t connections = 0;
+  for (std::size_t p = log.find("new QUIC connection"); p != std::string::npos; p = log.find("new QUIC connection", p + 1))
+    ++connections;
+  EXPECT_EQ(connections, 1u) << "all tunnels share one QUIC connection";
 }
