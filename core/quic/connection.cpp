@@ -370,12 +370,12 @@ void Connection::enter_draining(const std::string& reason) {
 }
 
 void Connection::notify_streams_lost() {
-  std::vector<std::pair<std::int64_t, StreamHandler*>> handlers;
+  std::vector<std::pair<std::uint64_t, StreamHandler*>> handlers;
   for (auto& [id, s] : streams_)
-    if (s.handler) handlers.emplace_back(id, s.handler);
+    if (s.handler) handlers.emplace_back(s.send.acked, s.handler);
   streams_.clear();
   ready_.clear();
-  for (auto& [id, h] : handlers) h->on_stream_closed(false);
+  for (auto& [acked, h] : handlers) h->on_stream_closed(false, acked);
 }
 
 void Connection::finish_close() {
@@ -671,13 +671,15 @@ int Connection::on_stream_close(std::uint32_t flags, std::int64_t id, std::uint6
   auto it = streams_.find(id);
   StreamHandler* h = nullptr;
   bool clean = !(flags & NGTCP2_STREAM_CLOSE_FLAG_APP_ERROR_CODE_SET) || code == kAppNoError;
+  std::uint64_t acked = 0;
   if (it != streams_.end()) {
     h = it->second.handler;
+    acked = it->second.send.acked;
     clean = clean && it->second.send.fin_sent && !it->second.write_shut;
     streams_.erase(it);
   }
   if (server_ && ngtcp2_is_bidi_stream(id)) ngtcp2_conn_extend_max_streams_bidi(conn_, 1);
-  if (h) h->on_stream_closed(clean);
+  if (h) h->on_stream_closed(clean, acked);
   return 0;
 }
 

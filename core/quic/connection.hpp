@@ -49,7 +49,8 @@ class StreamHandler {
   virtual void on_stream_stop_sending(std::uint64_t code) = 0;  // the peer will read no more
   virtual void on_send_space() = 0;                             // buffered bytes fell below the limit
   // The stream is finished: both directions done (clean) or aborted / connection lost (!clean).
-  virtual void on_stream_closed(bool clean) = 0;
+  // `acked` counts the bytes of ours the peer acknowledged on it.
+  virtual void on_stream_closed(bool clean, std::uint64_t acked) = 0;
 };
 
 class Connection;

@@ -125,10 +125,11 @@ std::size_t ClientTunnel::take_stream_prefix(const std::uint8_t* data, std::size
   return size;
 }
 
-void ClientTunnel::on_stream_closed(bool clean) {
-  if (phase_ == Phase::awaiting_status && !clean && retries_ < kMaxRetries && rewind_for_retry()) {
-    // The connection died before the server answered: nothing reached the backend that we
-    // cannot send again, so try once more on a fresh connection.
+void ClientTunnel::on_stream_closed(bool clean, std::uint64_t acked) {
+  if (phase_ == Phase::awaiting_status && !clean && acked == 0 && retries_ < kMaxRetries && rewind_for_retry()) {
+    // The connection died before the server acknowledged a single byte of this stream, so the
+    // server never acted on it: sending it again on a fresh connection cannot duplicate
+    // anything at the backend.
     ++retries_;
     spdlog::info("tunnel {}: connection lost before the server answered; retrying", info_.id);
     phase_ = Phase::waiting_stream;
@@ -136,7 +137,7 @@ void ClientTunnel::on_stream_closed(bool clean) {
     services_.broker.request_stream(*this);
     return;
   }
-  Relay::on_stream_closed(clean);
+  Relay::on_stream_closed(clean, acked);
 }
 
 void ClientTunnel::fail(sdk::TunnelFailure failure, const std::string& reason) {

@@ -52,7 +52,7 @@ class ClientTunnel : public Relay {
   enum class Phase { resolving, waiting_stream, awaiting_status, relaying };
   std::size_t take_stream_prefix(const std::uint8_t* data, std::size_t size, bool fin) override;
   void on_pending_bytes() override;
-  void on_stream_closed(bool clean) override;
+  void on_stream_closed(bool clean, std::uint64_t acked) override;
   void resolve();
   void on_decision(sdk::TokenDecision decision);
   void fail(sdk::TunnelFailure failure, const std::string& reason);

@@ -223,7 +223,7 @@ void Relay::on_stream_stop_sending(std::uint64_t code) {
 
 void Relay::on_send_space() { update_read_interest(); }
 
-void Relay::on_stream_closed(bool clean) {
+void Relay::on_stream_closed(bool clean, std::uint64_t /*acked*/) {
   stream_closed_ = true;
   if (done_) return;
   if (!clean && !down_fin_) {

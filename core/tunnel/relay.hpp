@@ -87,7 +87,7 @@ class Relay : public quic::StreamHandler {
   void on_send_space() override;
 
  protected:
-  void on_stream_closed(bool clean) override;
+  void on_stream_closed(bool clean, std::uint64_t acked) override;
 
  private:
   void upstream_write(const char* data, std::size_t size);
