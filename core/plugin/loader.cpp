@@ -116,8 +116,12 @@ void PluginLoader::scan() {
 
 std::vector<std::string> PluginLoader::available(Kind kind) const {
   std::vector<std::string> out;
-  for (const auto& [key, offers] : offers_)
-    if (key.first == kind) out.push_back(key.second);
+  for (const auto& [key, offers] : offers_) {
+    if (key.first != kind) continue;
+    std::string shown = key.second;  // markers spell '-' as '_'; users type '-'
+    std::replace(shown.begin(), shown.end(), '_', '-');
+    out.push_back(shown);
+  }
   return out;
 }
 

@@ -89,6 +89,12 @@ void WatchedFile::check() {
     loaded_ = {};  // it came back: load it even if it looks like the old version
   }
   if (now == loaded_) return;
+  // `generator > tokens.map` empties the file first and may write slowly: only a file that has
+  // not changed for a whole tick is read, or a half-written table would replace a good one.
+  if (!(now == seen_)) {
+    seen_ = now;
+    return;
+  }
 
   Identity before;
   std::string text;

@@ -56,6 +56,7 @@ class WatchedFile {
   std::filesystem::path path_;
   Loader loader_;
   Identity loaded_;          // the version last parsed, good or bad (a bad one is not retried)
+  Identity seen_{};  // what the previous tick saw: a change loads only once it held still for a tick
   bool unreadable_ = false;  // the last check could not stat the file (logged once, not every tick)
   EventPtr timer_;           // persistent; null when reloading is off
 };

@@ -294,7 +294,9 @@ class HttpTokenSource final : public sdk::TokenSource {
     const std::string& server = self.options_.endpoint.url;
     if (fetch->finished) return;
     if (!request || evhttp_request_get_response_code(request) == 0) {
-      std::string why = fetch->failure.empty() ? "request failed" : fetch->failure;
+      // libevent 2.1 reports a failed connect (a refused one above all) by calling this
+      // callback alone, without the error callback (evhttp_connection_cb_cleanup).
+      std::string why = fetch->failure.empty() ? "cannot connect (refused or unreachable)" : fetch->failure;
       self.finish(*fetch, sdk::TokenDecision::refused("token server " + server + ": " + why));
       return;
     }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -284,6 +285,66 @@ TEST(TokenPlugins, FileSourceRoutesByClientAddressAndFollowsEdits) {
   EXPECT_EQ(c.accepted(), 2);
 }
 
+TEST(TokenPlugins, FileSourceSendsUnixSocketClientsToTheDefaultLine) {
+  TempDir dir;
+  int port_a = free_tcp_port(), port_b = free_tcp_port();
+  Backend a(listen_tcp(port_a), named_echo("A"));
+  Backend b(listen_tcp(port_b), named_echo("B"));
+  std::string table = dir.file("clients.map");
+  write_in_place(table, "127.0.0.1 " + tcp(port_a) + "\n* " + tcp(port_b) + "\n");
+  std::string socket_path = dir.file("app.sock");
+  Tunnel tunnel(dir, {{}, {"--token-source-plugin", "file", "--token-source", table}, "unix:" + socket_path});
+
+  int fd = connect_unix(socket_path);
+  ASSERT_GE(fd, 0);
+  write_all(fd, "local", 5);
+  shutdown(fd, SHUT_WR);
+  EXPECT_EQ(read_all(fd, 30s), "B|local") << "a UNIX-socket client has no address: only '*' matches it";
+  close(fd);
+
+  {
+    LogMark mark(tunnel.client());
+    replace_file(table, "127.0.0.1 " + tcp(port_a) + "\n");
+    ASSERT_TRUE(mark.wait_for("reloaded " + table + " (1 entries)")) << tunnel.client().log();
+  }
+  fd = connect_unix(socket_path);
+  ASSERT_GE(fd, 0);
+  bool eof = false;
+  EXPECT_EQ(read_all(fd, 30s, &eof), "");
+  EXPECT_TRUE(eof);
+  close(fd);
+  EXPECT_TRUE(tunnel.client().wait_for_log("refused by token source: no line of " + table +
+                                               " matches UNIX-socket client on unix:" + socket_path +
+                                               " (only a '*' line matches those)",
+                                           5s))
+      << tunnel.client().log();
+  EXPECT_EQ(a.accepted(), 0);
+  EXPECT_EQ(b.accepted(), 1);
+}
+
+TEST(TokenPlugins, FileSourceMatchesIpv6Clients) {
+  TempDir dir;
+  int port_a = free_tcp_port(), port_b = free_tcp_port();
+  Backend a(listen_tcp(port_a), named_echo("A"));
+  Backend b(listen_tcp(port_b), named_echo("B"));
+  std::string table = dir.file("clients.map");
+  write_in_place(table, "127.0.0.1 " + tcp(port_b) + "\n::1/128 " + tcp(port_a) + "\n::/0 " + tcp(port_b) + "\n");
+  int app = free_tcp_port();
+  Tunnel tunnel(dir, {{}, {"--token-source-plugin", "file", "--token-source", table}, "tcp:[::1]:" + std::to_string(app)});
+
+  int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in6 target{};
+  target.sin6_family = AF_INET6;
+  target.sin6_port = htons(static_cast<uint16_t>(app));
+  target.sin6_addr = in6addr_loopback;
+  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&target), sizeof target), 0) << std::strerror(errno);
+  write_all(fd, "six", 3);
+  shutdown(fd, SHUT_WR);
+  EXPECT_EQ(read_all(fd, 30s), "A|six") << tunnel.client().log();
+  close(fd);
+  EXPECT_EQ(b.accepted(), 0);
+}
+
 TEST(TokenPlugins, FileSourceMalformedAtStartupNamesFileAndLine) {
   TempDir dir;
   std::string table = dir.file("clients.map");
@@ -554,7 +615,8 @@ TEST(TokenPlugins, HttpSourceWithoutItsServerRefusesPromptly) {
   EXPECT_EQ(refused.got, "");
   EXPECT_TRUE(refused.eof);
   EXPECT_LT(refused.took, 5s) << "a refused TCP connect is known at once; the 5 s timeout must not be waited out";
-  EXPECT_TRUE(tunnel.client().wait_for_log("refused by token source: token server " + url + ": ", 5s))
+  EXPECT_TRUE(tunnel.client().wait_for_log(
+      "refused by token source: token server " + url + ": cannot connect (refused or unreachable)", 5s))
       << tunnel.client().log();
 }
 

@@ -1,9 +1,10 @@
-# cmake -DBUILD_DIR=... -DEXAMPLE_DIR=... -DWORK_DIR=... -DNM=... -P sdk_install_test.cmake
+# cmake -DBUILD_DIR=... -DEXAMPLE_DIR=... -DWORK_DIR=... -DNM=... -DPYTHON=... -P sdk_install_test.cmake
 #
 # 1. `cmake --install` the main build into an empty prefix;
 # 2. configure and build the example plugin with CMAKE_PREFIX_PATH set to that prefix only,
 #    warnings as errors, so the installed headers must be complete and warning-clean;
-# 3. check that the plugin exports the aliases the host reads.
+# 3. check that the plugin exports the aliases the host reads;
+# 4. run a tunnel through it with the installed quictun-server and quictun-client.
 cmake_minimum_required(VERSION 3.25)
 
 foreach(var BUILD_DIR EXAMPLE_DIR WORK_DIR)
@@ -70,10 +71,29 @@ foreach(alias quictun_plugin_abi quictun_plugin_descriptor quictun_provides__tok
   endif()
 endforeach()
 
-# HOOK (lead, once core/ runs): with the installed programs in ${prefix}/bin, start
-# quictun-server (token parser cleartext) and quictun-client with
-#   --plugin-dir ${example_build} --token-source-plugin by-port --token-source '<port>=tcp:127.0.0.1:<echo port>'
-# and check that bytes sent to the client's listener come back from an echo backend: that proves
-# the host finds the plugin by its marker, accepts its ABI and drives it end to end.
+# 4. The unchanged, installed programs run the plugin: a fresh plugin folder holds the installed
+#    transport and token plugins plus the example; quictun-server and quictun-client start from
+#    ${prefix}/bin with --plugin-dir pointing there and --token-source-plugin by-port, and bytes
+#    go through a real tunnel to an echo backend (example_tunnel.py, bounded in time, kills what
+#    it starts).
+file(GLOB_RECURSE installed_plugins "${prefix}/*/quictun/plugins/quictun-*.so")
+list(LENGTH installed_plugins installed_count)
+if(installed_count LESS 6)
+  message(FATAL_ERROR "sdk-install: expected the 6 quictun plugins under ${prefix}, found: ${installed_plugins}")
+endif()
+set(plugin_dir "${WORK_DIR}/plugins")
+file(MAKE_DIRECTORY "${plugin_dir}")
+file(COPY ${installed_plugins} "${plugin}" DESTINATION "${plugin_dir}")
+if(NOT PYTHON)
+  message(FATAL_ERROR "sdk-install: python3 is needed to run the tunnel (scripts/setup.sh installs it)")
+endif()
+execute_process(
+  COMMAND "${PYTHON}" "${CMAKE_CURRENT_LIST_DIR}/example_tunnel.py"
+    --bin "${prefix}/bin" --plugin-dir "${plugin_dir}" --work "${WORK_DIR}"
+  RESULT_VARIABLE code OUTPUT_VARIABLE out ERROR_VARIABLE err TIMEOUT 180)
+if(NOT code EQUAL 0)
+  message(FATAL_ERROR "sdk-install: the installed programs did not run a tunnel with the example plugin (${code})\n${out}\n${err}")
+endif()
+message(STATUS "sdk-install: ${out}")
 
 message(STATUS "sdk-install: ${plugin} built against ${prefix} and exports the quictun aliases")
