@@ -88,9 +88,15 @@ bool Forwarder::read_batch() {
         stats_.in_flight_peak.raise_to(pool_.in_use());
         if (v.reordered) stats_.reordered.add();
         continue;
-      case Fate::drop_queue: stats_.drop_queue.add(); break;
-      case Fate::drop_loss: stats_.drop_loss.add(); break;
-      case Fate::drop_burst: stats_.drop_burst.add(); break;
+      case Fate::drop_queue:
+        stats_.drop_queue.add();
+        break;
+      case Fate::drop_loss:
+        stats_.drop_loss.add();
+        break;
+      case Fate::drop_burst:
+        stats_.drop_burst.add();
+        break;
     }
     pool_.release(slot);
   }

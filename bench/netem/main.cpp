@@ -6,13 +6,15 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <array>
-#include <cctype>
 #include <atomic>
+#include <cctype>
 #include <cstdio>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <thread>
 
@@ -28,15 +30,17 @@ namespace {
 // to override one direction. Values stay strings until resolved, so an error can name the
 // exact flag the bad value came from.
 struct ImpairmentFlag {
-  const char* name;     // flag name without dashes or direction prefix
-  const char* help;     // description for --help
-  const char* fallback; // value when no flag sets it
+  const char* name;      // flag name without dashes or direction prefix
+  const char* help;      // description for --help
+  const char* fallback;  // value when no flag sets it
 };
 
 constexpr std::array kImpairmentFlags = {
     ImpairmentFlag{"delay", "one-way delay, e.g. 25ms", "0"},
-    ImpairmentFlag{"jitter", "delay varies uniformly by +/- this, e.g. 5ms (no reordering unless "
-                             "--jitter-reorders)", "0"},
+    ImpairmentFlag{"jitter",
+                   "delay varies uniformly by +/- this, e.g. 5ms (no reordering unless "
+                   "--jitter-reorders)",
+                   "0"},
     ImpairmentFlag{"loss", "random loss probability, e.g. 1%", "0"},
     ImpairmentFlag{"ge-p", "Gilbert-Elliott: probability per packet of going good -> bad, e.g. 1%",
                    "0"},
@@ -55,19 +59,19 @@ constexpr std::array kImpairmentFlags = {
 constexpr std::array<const char*, 2> kDirections = {"a2b", "b2a"};
 
 struct Options {
-  std::string ns_a = "qtA";              // namespace of side A
-  std::string ns_b = "qtB";              // namespace of side B
-  std::string addr_a = "10.77.0.1/24";   // address of side A's TUN device
-  std::string addr_b = "10.77.0.2/24";   // address of side B's TUN device
-  std::string device = "qt0";            // TUN device name, the same in both namespaces
-  int mtu = 1500;                        // TUN MTU, bytes
-  bool reuse_ns = false;                 // use namespaces that already exist
-  std::uint64_t seed = 1;                // seeds every random decision
-  bool jitter_reorders = false;          // let jitter reorder packets
-  std::size_t max_in_flight = 65536;     // packets held per direction before new ones drop
-  std::string slack = "50us";            // how early a packet may leave with an earlier one
-  std::string stats_file;                // JSON stats written on exit and on SIGUSR1
-  std::string ready_file;                // created once the link forwards
+  std::string ns_a = "qtA";             // namespace of side A
+  std::string ns_b = "qtB";             // namespace of side B
+  std::string addr_a = "10.77.0.1/24";  // address of side A's TUN device
+  std::string addr_b = "10.77.0.2/24";  // address of side B's TUN device
+  std::string device = "qt0";           // TUN device name, the same in both namespaces
+  int mtu = 1500;                       // TUN MTU, bytes
+  bool reuse_ns = false;                // use namespaces that already exist
+  std::uint64_t seed = 1;               // seeds every random decision
+  bool jitter_reorders = false;         // let jitter reorder packets
+  std::size_t max_in_flight = 65536;    // packets held per direction before new ones drop
+  std::string slack = "50us";           // how early a packet may leave with an earlier one
+  std::string stats_file;               // JSON stats written on exit and on SIGUSR1
+  std::string ready_file;               // created once the link forwards
   // Impairment flag values: key is "NAME" (both directions) or "a2b-NAME" / "b2a-NAME".
   std::map<std::string, std::string> impairments;
 };
@@ -75,40 +79,50 @@ struct Options {
 // Returns the flag and value that decide `name` for `direction`: the per-direction flag, else
 // the both-directions flag, else the default.
 std::pair<std::string, std::string> pick(const Options& o, const std::string& direction,
-                                         const ImpairmentFlag& flag) {
-  const std::string specific = direction + "-" + flag.name;
-  if (auto it = o.impairments.find(specific); it != o.impairments.end()) return {"--" + specific, it->second};
-  if (auto it = o.impairments.find(flag.name); it != o.impairments.end()) return {std::string("--") + flag.name, it->second};
-  return {std::string("--") + flag.name, flag.fallback};
+                                         std::string_view name) {
+  const auto flag = std::find_if(kImpairmentFlags.begin(), kImpairmentFlags.end(),
+                                 [&](const ImpairmentFlag& f) { return f.name == name; });
+  const std::string both = "--" + std::string(name);
+  const std::string one = "--" + direction + "-" + std::string(name);
+  if (auto it = o.impairments.find(one.substr(2)); it != o.impairments.end()) {
+    return {one, it->second};
+  }
+  if (auto it = o.impairments.find(both.substr(2)); it != o.impairments.end()) {
+    return {both, it->second};
+  }
+  return {both, flag->fallback};
 }
 
 Impairment resolve(const Options& o, const std::string& direction) {
+  // Parsing with the flag that supplied the value makes an error name exactly that flag.
+  auto get = [&](std::string_view name, auto parse) {
+    const auto [flag, value] = pick(o, direction, name);
+    return parse(flag, value);
+  };
+  auto flag_of = [&](std::string_view name) { return pick(o, direction, name).first; };
+
   Impairment imp;
-  std::map<std::string, std::string> used;  // flag name -> flag spelled as given, for messages
-  for (const auto& f : kImpairmentFlags) {
-    const auto [flag, value] = pick(o, direction, f);
-    used[f.name] = flag;
-    const std::string n = f.name;
-    if (n == "delay") imp.delay = parse_duration(flag, value);
-    else if (n == "jitter") imp.jitter = parse_duration(flag, value);
-    else if (n == "loss") imp.loss = parse_percent(flag, value);
-    else if (n == "ge-p") imp.burst.p = parse_percent(flag, value);
-    else if (n == "ge-r") imp.burst.r = parse_percent(flag, value);
-    else if (n == "ge-loss-good") imp.burst.loss_good = parse_percent(flag, value);
-    else if (n == "ge-loss-bad") imp.burst.loss_bad = parse_percent(flag, value);
-    else if (n == "reorder") imp.reorder = parse_percent(flag, value);
-    else if (n == "reorder-delay") imp.reorder_delay = parse_duration(flag, value);
-    else if (n == "rate") imp.rate_bps = parse_rate(flag, value);
-    else if (n == "queue") imp.queue = parse_queue(flag, value);
-  }
+  imp.delay = get("delay", parse_duration);
+  imp.jitter = get("jitter", parse_duration);
   imp.jitter_reorders = o.jitter_reorders;
+  imp.loss = get("loss", parse_percent);
+  imp.burst.p = get("ge-p", parse_percent);
+  imp.burst.r = get("ge-r", parse_percent);
+  imp.burst.loss_good = get("ge-loss-good", parse_percent);
+  imp.burst.loss_bad = get("ge-loss-bad", parse_percent);
+  imp.reorder = get("reorder", parse_percent);
+  imp.reorder_delay = get("reorder-delay", parse_duration);
+  imp.rate_bps = get("rate", parse_rate);
+  imp.queue = get("queue", parse_queue);
+
   if (imp.burst.enabled() && imp.burst.r == 0) {
-    throw UsageError(used["ge-r"] + " must be above 0 when " + used["ge-p"] +
+    throw UsageError(flag_of("ge-r") + " must be above 0 when " + flag_of("ge-p") +
                      " is set, or the link never leaves the bad state");
   }
   if (imp.reorder > 0 && imp.reorder_delay == 0) {
-    throw UsageError(used["reorder"] + " needs a --reorder-delay (how long a held-back packet "
-                     "waits), e.g. --reorder-delay 10ms");
+    throw UsageError(flag_of("reorder") +
+                     " needs a --reorder-delay (how long a held-back packet waits), e.g. "
+                     "--reorder-delay 10ms");
   }
   return imp;
 }
@@ -121,7 +135,8 @@ std::string pct(double p) {
 
 std::string describe(const Impairment& i) {
   std::string s = "delay " + format_duration(i.delay);
-  if (i.jitter) s += " jitter " + format_duration(i.jitter) + (i.jitter_reorders ? " (reorders)" : "");
+  if (i.jitter)
+    s += " jitter " + format_duration(i.jitter) + (i.jitter_reorders ? " (reorders)" : "");
   if (i.loss > 0) s += " loss " + pct(i.loss);
   if (i.burst.enabled()) {
     s += " ge(p " + pct(i.burst.p) + ", r " + pct(i.burst.r) + ", good " + pct(i.burst.loss_good) +
@@ -137,8 +152,10 @@ std::string describe(const Impairment& i) {
 
 void check_device_name(const std::string& name) {
   bool ok = !name.empty() && name.size() < 16;
-  for (char c : name) ok = ok && c != '/' && c != ':' && !std::isspace(static_cast<unsigned char>(c));
-  if (!ok) throw UsageError("--dev: '" + name + "' is not a valid interface name (1-15 characters)");
+  for (char c : name)
+    ok = ok && c != '/' && c != ':' && !std::isspace(static_cast<unsigned char>(c));
+  if (!ok)
+    throw UsageError("--dev: '" + name + "' is not a valid interface name (1-15 characters)");
 }
 
 int run(const Options& o) {
@@ -147,7 +164,8 @@ int run(const Options& o) {
   const Ipv4Prefix addr_a = parse_ipv4_prefix("--addr-a", o.addr_a);
   const Ipv4Prefix addr_b = parse_ipv4_prefix("--addr-b", o.addr_b);
   if (addr_a.addr.s_addr == addr_b.addr.s_addr) {
-    throw UsageError("--addr-a and --addr-b are both " + o.addr_a + "; the sides need different addresses");
+    throw UsageError("--addr-a and --addr-b are both " + o.addr_a +
+                     "; the sides need different addresses");
   }
   if (!same_subnet(addr_a, addr_b)) {
     throw UsageError("--addr-a " + o.addr_a + " and --addr-b " + o.addr_b +
@@ -157,7 +175,8 @@ int run(const Options& o) {
   check_device_name(o.device);
   const Nanos slack = parse_duration("--slack", o.slack);
   if (slack > 10'000'000) throw UsageError("--slack: '" + o.slack + "' is above 10ms");
-  for (const auto& [flag, path] : {std::pair{"--stats-file", &o.stats_file}, {"--ready-file", &o.ready_file}}) {
+  for (const auto& [flag, path] :
+       {std::pair{"--stats-file", &o.stats_file}, {"--ready-file", &o.ready_file}}) {
     if (path->empty()) continue;
     try {
       write_file_atomically(*path, "");
@@ -174,7 +193,7 @@ int run(const Options& o) {
   for (int s : {SIGINT, SIGTERM, SIGHUP, SIGUSR1}) sigaddset(&signals, s);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  // Declaration order is teardown order in reverse: TUN fds close before namespaces go.
+  // Destroyed in reverse order: the TUN devices close before their namespaces are deleted.
   Netns ns_a = Netns::open(o.ns_a, o.reuse_ns);
   Netns ns_b = Netns::open(o.ns_b, o.reuse_ns);
   Fd tun_a = open_tun(ns_a, {o.device, addr_a, o.mtu});
@@ -186,13 +205,27 @@ int run(const Options& o) {
   std::array<DirectionStats, 2> stats;
   stats[0].name = "a2b", stats[0].from = o.ns_a, stats[0].to = o.ns_b;
   stats[1].name = "b2a", stats[1].from = o.ns_b, stats[1].to = o.ns_a;
-  Forwarder a2b(tun_a.get(), tun_b.get(), impairments[0], o.seed * 2, o.mtu, o.max_in_flight, slack, stats[0]);
-  Forwarder b2a(tun_b.get(), tun_a.get(), impairments[1], o.seed * 2 + 1, o.mtu, o.max_in_flight, slack, stats[1]);
+  Forwarder a2b(tun_a.get(), tun_b.get(), impairments[0], o.seed * 2, o.mtu, o.max_in_flight, slack,
+                stats[0]);
+  Forwarder b2a(tun_b.get(), tun_a.get(), impairments[1], o.seed * 2 + 1, o.mtu, o.max_in_flight,
+                slack, stats[1]);
 
   for (std::size_t d = 0; d < 2; ++d) {
-    std::fprintf(stderr, "quictun-netem: %s: %s\n", kDirections[d], describe(impairments[d]).c_str());
+    std::fprintf(stderr, "quictun-netem: %s: %s\n", kDirections[d],
+                 describe(impairments[d]).c_str());
   }
   std::atomic<bool> stop{false};
+  auto stop_forwarding = [&] {
+    stop.store(true);
+    const std::uint64_t one = 1;
+    (void)!::write(wake.get(), &one, sizeof one);
+  };
+  // Declared before the threads, so it runs after an exception too: the jthreads' joins below
+  // would otherwise wait forever for threads nobody told to stop.
+  struct StopGuard {
+    decltype(stop_forwarding)& fn;
+    ~StopGuard() { fn(); }
+  } guard{stop_forwarding};
   const Nanos started = monotonic_now();
   std::jthread t1([&] { a2b.run(stop, wake.get()); });
   std::jthread t2([&] { b2a.run(stop, wake.get()); });
@@ -221,9 +254,7 @@ int run(const Options& o) {
     }
     break;
   }
-  stop.store(true);
-  const std::uint64_t one = 1;
-  (void)!::write(wake.get(), &one, sizeof one);
+  stop_forwarding();
   t1.join();
   t2.join();
 
@@ -280,7 +311,8 @@ int main(int argc, char** argv) {
   for (const char* dir : kDirections) {
     for (const auto& f : kImpairmentFlags) {
       const std::string key = std::string(dir) + "-" + f.name;
-      app.add_option("--" + key, o.impairments[key], std::string("--") + f.name + ", " + dir + " only")
+      app.add_option("--" + key, o.impairments[key],
+                     std::string("--") + f.name + ", " + dir + " only")
           ->group(std::string("Impairments (") + dir + " only)");
     }
   }

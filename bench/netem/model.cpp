@@ -43,16 +43,15 @@ LinkModel::LinkModel(const Impairment& config, std::uint64_t seed) : cfg_(config
 }
 
 Nanos LinkModel::transmit_time(std::uint32_t bytes) const {
-  return static_cast<Nanos>(static_cast<U128>(bytes) * 8 * 1'000'000'000 /
-                            cfg_.rate_bps);
+  return static_cast<Nanos>(static_cast<U128>(bytes) * 8 * 1'000'000'000 / cfg_.rate_bps);
 }
 
 bool LinkModel::queue_full(Nanos now, std::uint32_t bytes) {
   // The backlog is the serialisation work not yet done, which includes the packet on the wire:
   // exact in virtual time, without tracking the packets themselves.
   const std::uint64_t backlog_bytes =
-      link_free_at_ > now ? static_cast<std::uint64_t>(static_cast<U128>(
-                                link_free_at_ - now) * cfg_.rate_bps / 8'000'000'000)
+      link_free_at_ > now ? static_cast<std::uint64_t>(static_cast<U128>(link_free_at_ - now) *
+                                                       cfg_.rate_bps / 8'000'000'000)
                           : 0;
   if (!cfg_.queue.in_packets) {
     // An idle link always takes one packet, or a limit below the MTU would blackhole big ones.

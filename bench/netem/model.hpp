@@ -22,8 +22,8 @@ struct GilbertElliott {
 
 // Everything that can be done to one direction of the link.
 struct Impairment {
-  Nanos delay = 0;               // one-way propagation delay, in ns
-  Nanos jitter = 0;              // delay varies uniformly in [delay - jitter, delay + jitter], in ns
+  Nanos delay = 0;   // one-way propagation delay, in ns
+  Nanos jitter = 0;  // delay varies uniformly in [delay - jitter, delay + jitter], in ns
   bool jitter_reorders = false;  // let jitter reorder packets; otherwise none overtakes another
   double loss = 0;               // probability each packet is lost, independently of the others
   GilbertElliott burst;          // bursty loss, applied in addition to `loss`
@@ -75,14 +75,15 @@ class LinkModel {
 
   Impairment cfg_;
   Rng rng_;
-  bool bad_ = false;          // Gilbert-Elliott state
-  Nanos link_free_at_ = 0;    // when the bottleneck finishes sending everything admitted so far
-  Nanos last_release_ = 0;    // release of the latest in-order packet; jitter may not undercut it
+  bool bad_ = false;        // Gilbert-Elliott state
+  Nanos link_free_at_ = 0;  // when the bottleneck finishes sending everything admitted so far
+  Nanos last_release_ = 0;  // release of the latest in-order packet; jitter may not undercut it
   std::vector<Nanos> departures_;  // ring of departure times of queued packets (packet limit only)
   std::size_t head_ = 0;           // oldest entry of departures_
   std::size_t queued_ = 0;         // entries in departures_
   std::uint64_t peak_bytes_ = 0;   // largest bottleneck backlog seen, in bytes
-  std::uint64_t peak_packets_ = 0; // largest bottleneck backlog seen, in packets (packet limit only)
+  std::uint64_t peak_packets_ =
+      0;  // largest bottleneck backlog seen, in packets (packet limit only)
 };
 
 }  // namespace quictun::netem

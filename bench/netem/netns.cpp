@@ -64,7 +64,8 @@ int run(const std::vector<std::string>& argv) {
 bool valid_netns_name(const std::string& name) {
   if (name.empty() || name.size() > 64 || name == "." || name == "..") return false;
   for (char c : name) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) return false;
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.'))
+      return false;
   }
   return true;
 }
@@ -138,8 +139,10 @@ Netns Netns::open(const std::string& name, bool reuse) {
   bool created = false;
   if (access(path.c_str(), F_OK) == 0) {
     if (!reuse) {
-      throw UsageError("namespace " + name + " already exists (left over from a crash? remove it "
-                       "with `ip netns del " + name + "`, or pass --reuse-ns to use it)");
+      throw UsageError("namespace " + name +
+                       " already exists (left over from a crash? remove it "
+                       "with `ip netns del " +
+                       name + "`, or pass --reuse-ns to use it)");
     }
   } else {
     if (run({"ip", "netns", "add", name}) != 0) {
@@ -157,21 +160,25 @@ Netns Netns::open(const std::string& name, bool reuse) {
   Fd self(::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC));
   if (!self) throw_errno("open /proc/self/ns/net");
   if (inode_of(self.get()) == inode_of(ns.fd())) {
-    throw UsageError("namespace " + name + " is the emulator's own network namespace; refusing "
+    throw UsageError("namespace " + name +
+                     " is the emulator's own network namespace; refusing "
                      "to bridge the real network");
   }
   return ns;
 }
 
 Netns::Netns(Netns&& other) noexcept
-    : name_(std::move(other.name_)), fd_(std::move(other.fd_)), created_(std::exchange(other.created_, false)) {}
+    : name_(std::move(other.name_)),
+      fd_(std::move(other.fd_)),
+      created_(std::exchange(other.created_, false)) {}
 
 Netns::~Netns() {
   if (!created_) return;
   fd_.reset();
   try {
     if (run({"ip", "netns", "del", name_}) != 0) {
-      std::fprintf(stderr, "quictun-netem: warning: could not delete namespace %s\n", name_.c_str());
+      std::fprintf(stderr, "quictun-netem: warning: could not delete namespace %s\n",
+                   name_.c_str());
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "quictun-netem: warning: could not delete namespace %s: %s\n",
@@ -179,7 +186,8 @@ Netns::~Netns() {
   }
 }
 
-ScopedNetns::ScopedNetns(const Netns& target) : home_(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)) {
+ScopedNetns::ScopedNetns(const Netns& target)
+    : home_(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)) {
   if (!home_) throw_errno("open /proc/thread-self/ns/net");
   if (setns(target.fd(), CLONE_NEWNET) < 0) throw_errno("setns into " + target.name());
 }
@@ -201,7 +209,8 @@ Fd open_tun(const Netns& ns, const TunConfig& config) {
   ifreq ifr{};
   ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
   std::strncpy(ifr.ifr_name, config.device.c_str(), IFNAMSIZ - 1);
-  if (ioctl(tun.get(), TUNSETIFF, &ifr) < 0) throw_errno("create TUN device " + config.device + where);
+  if (ioctl(tun.get(), TUNSETIFF, &ifr) < 0)
+    throw_errno("create TUN device " + config.device + where);
 
   disable_ipv6(config.device);
 

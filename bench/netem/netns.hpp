@@ -12,9 +12,9 @@ namespace quictun::netem {
 
 // An IPv4 address with its prefix length, e.g. 10.77.0.1/24.
 struct Ipv4Prefix {
-  in_addr addr{};   // the interface's address
-  int length = 24;  // prefix length, in bits
-  std::string text; // as the user wrote it, for messages
+  in_addr addr{};    // the interface's address
+  int length = 24;   // prefix length, in bits
+  std::string text;  // as the user wrote it, for messages
 };
 Ipv4Prefix parse_ipv4_prefix(const std::string& flag, const std::string& text);
 bool same_subnet(const Ipv4Prefix& a, const Ipv4Prefix& b);
@@ -38,7 +38,8 @@ class Netns {
   bool created() const { return created_; }
 
  private:
-  Netns(std::string name, Fd fd, bool created) : name_(std::move(name)), fd_(std::move(fd)), created_(created) {}
+  Netns(std::string name, Fd fd, bool created)
+      : name_(std::move(name)), fd_(std::move(fd)), created_(created) {}
 
   std::string name_;
   Fd fd_;                 // open handle on /run/netns/<name>

@@ -66,8 +66,8 @@ std::string format_json(const DirectionStats& a2b, const DirectionStats& b2a, st
   char head[128];
   std::snprintf(head, sizeof head, "{\"seed\": %llu, \"elapsed_s\": %.3f, ",
                 static_cast<unsigned long long>(seed), elapsed_s);
-  return std::string(head) + "\"a2b\": " + json_direction(a2b) + ", \"b2a\": " +
-         json_direction(b2a) + "}\n";
+  return std::string(head) + "\"a2b\": " + json_direction(a2b) +
+         ", \"b2a\": " + json_direction(b2a) + "}\n";
 }
 
 void write_file_atomically(const std::string& path, const std::string& content) {

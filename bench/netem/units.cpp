@@ -33,7 +33,8 @@ std::pair<double, std::string> split_number(std::string_view flag, std::string_v
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc() || end == text.data()) fail(flag, text, "does not start with a number");
   if (!std::isfinite(value) || value < 0) fail(flag, text, "must be a finite, non-negative number");
-  return {value, lower(std::string_view(end, static_cast<std::size_t>(text.data() + text.size() - end)))};
+  return {value,
+          lower(std::string_view(end, static_cast<std::size_t>(text.data() + text.size() - end)))};
 }
 
 double scaled(std::string_view flag, std::string_view text, std::initializer_list<Unit> units,
@@ -50,7 +51,8 @@ double scaled(std::string_view flag, std::string_view text, std::initializer_lis
 }  // namespace
 
 Nanos parse_duration(std::string_view flag, std::string_view text) {
-  double ns = scaled(flag, text, {{"ns", 1}, {"us", 1e3}, {"ms", 1e6}, {"s", 1e9}}, "ns, us, ms, s");
+  double ns =
+      scaled(flag, text, {{"ns", 1}, {"us", 1e3}, {"ms", 1e6}, {"s", 1e9}}, "ns, us, ms, s");
   if (ns > 3600e9) fail(flag, text, "is longer than an hour");
   return static_cast<Nanos>(std::llround(ns));
 }
@@ -82,10 +84,9 @@ QueueLimit parse_queue(std::string_view flag, std::string_view text) {
     q.amount = static_cast<std::uint64_t>(value);
   } else {
     q.in_packets = false;
-    q.amount = static_cast<std::uint64_t>(
-        scaled(flag, text,
-               {{"b", 1}, {"kb", 1e3}, {"kib", 1024}, {"mb", 1e6}, {"mib", 1024.0 * 1024}},
-               "pkt, b, kb, kib, mb, mib"));
+    q.amount = static_cast<std::uint64_t>(scaled(
+        flag, text, {{"b", 1}, {"kb", 1e3}, {"kib", 1024}, {"mb", 1e6}, {"mib", 1024.0 * 1024}},
+        "pkt, b, kb, kib, mb, mib"));
   }
   if (q.amount == 0) fail(flag, text, "must be at least one packet or byte");
   if (q.in_packets && q.amount > 10'000'000) fail(flag, text, "is more than 10 million packets");

@@ -177,7 +177,14 @@ void ClientApp::connect_now() {
 
 void ClientApp::on_session_readable(Session& s) {
   s.socket->receive([&s](const quic::ReceivedDatagram& d) {
-    if (s.connection) s.connection->on_datagram(d);
+    if (!s.connection) return;
+    if (!quic::FecDecoder::is_fec(d.data, d.size)) {
+      s.connection->on_datagram(d);
+      return;
+    }
+    s.fec.receive(d.data, d.size, [&](const std::uint8_t* packet, std::size_t size) {
+      s.connection->on_datagram(quic::ReceivedDatagram{packet, size, d.remote, d.local});
+    });
   });
   int err = s.socket->take_error();
   if (err == ECONNREFUSED && s.connection && !s.connection->handshake_done()) {
@@ -212,6 +219,10 @@ void ClientApp::on_connection_closed(quic::Connection& c, const std::string& rea
   if (!session_ || session_->connection.get() != &c) return;
   bool established = c.handshake_done();
   session_->read_event.del();
+  const auto& fs = session_->fec.stats();
+  if (fs.received)
+    spdlog::info("FEC from server: {} packets recovered, {} blocks unrecoverable, {} datagrams", fs.recovered,
+                 fs.unrecoverable_blocks, fs.received);
   dead_sessions_.push_back(std::move(session_));
   reaper_.activate();
   if (shutting_down_) return;

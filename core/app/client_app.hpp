@@ -38,6 +38,7 @@ class ClientApp : private tunnel::StreamBroker, private quic::ConnectionObserver
     std::unique_ptr<quic::UdpSocket> socket;
     Event read_event;
     std::unique_ptr<quic::Connection> connection;
+    quic::FecDecoder fec;  // repairs the server's FEC datagrams (plain ones bypass it)
   };
 
   void on_accept(Listener& listener);

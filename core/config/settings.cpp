@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <set>
 #include <sstream>
 
@@ -144,6 +145,23 @@ quic::CongestionControl parse_cc(const std::string& text, const std::string& ori
   throw UsageError(origin + ": unknown congestion control \"" + text + "\" (use cubic, reno or bbr)");
 }
 
+// "K:M" (data and parity datagrams per block) or "off".
+void parse_fec(const std::string& text, const std::string& origin, quic::TransportConfig& q) {
+  std::string v = lower(text);
+  if (v == "off" || v == "none" || v == "0") {
+    q.fec_k = q.fec_m = 0;
+    return;
+  }
+  if (v == "on") v = "20:2";
+  unsigned k = 0, m = 0;
+  char extra = 0;
+  if (std::sscanf(v.c_str(), "%u:%u%c", &k, &m, &extra) != 2 || k < 1 || m < 1 || k + m > 255)
+    throw UsageError(origin + ": FEC must be K:M with K, M >= 1 and K + M <= 255 (e.g. 20:2), \"on\" or \"off\"; got \"" +
+                     text + "\"");
+  q.fec_k = k;
+  q.fec_m = m;
+}
+
 const std::set<std::string> kLogLevels = {"trace", "debug", "info", "warn", "error", "off"};
 
 std::string check_log_level(const std::string& level, const std::string& origin) {
@@ -158,7 +176,7 @@ void read_common(const TomlReader& r, const toml::table& root, CommonSettings& s
   if (auto* q = r.table(root, "quic")) {
     r.only_keys(*q, "quic", {"congestion_control", "handshake_timeout_ms", "idle_timeout_ms", "keep_alive_ms",
                              "stream_window", "connection_window", "max_stream_window", "max_connection_window",
-                             "max_streams", "stream_send_buffer", "test_drop_rate"});
+                             "max_streams", "stream_send_buffer", "test_drop_rate", "fec"});
     std::string cc, origin;
     if (r.str(*q, "congestion_control", cc, &origin)) s.quic.congestion = parse_cc(cc, origin);
     std::uint64_t v;
@@ -171,6 +189,8 @@ void read_common(const TomlReader& r, const toml::table& root, CommonSettings& s
     if (r.uint(*q, "max_connection_window", v, 16384, 1ull << 32)) s.quic.max_connection_window = v;
     if (r.uint(*q, "max_streams", v, 1, 1ull << 20)) s.quic.max_streams = v;
     if (r.uint(*q, "stream_send_buffer", v, 16384, 1ull << 30)) s.quic.stream_send_buffer = v;
+    std::string fec;
+    if (r.str(*q, "fec", fec, &origin)) parse_fec(fec, origin, s.quic);
     double d;
     if (r.number(*q, "test_drop_rate", d)) {
       if (d < 0 || d >= 1) r.fail(*q->get("test_drop_rate"), "'test_drop_rate' must be in [0, 1)");
@@ -236,9 +256,9 @@ std::vector<std::string> normalize_argv(int argc, char** argv, const std::set<st
 }
 
 struct CommonFlags {
-  std::string config, log_level, congestion, drop_rate_text;
+  std::string config, log_level, congestion, drop_rate_text, fec;
   std::vector<std::string> plugin_dirs;
-  CLI::Option *config_opt, *log_opt, *cc_opt, *dirs_opt, *drop_opt;
+  CLI::Option *config_opt, *log_opt, *cc_opt, *dirs_opt, *drop_opt, *fec_opt;
 };
 
 void add_common(CLI::App& app, CommonFlags& f) {
@@ -247,6 +267,9 @@ void add_common(CLI::App& app, CommonFlags& f) {
   f.cc_opt = app.add_option("--congestion-control", f.congestion, "QUIC congestion control: cubic (default), reno or bbr");
   f.dirs_opt = app.add_option("--plugin-dir", f.plugin_dirs,
                               "directory to search for plugins (repeatable; default: the build tree's or installed plugins)");
+  f.fec_opt = app.add_option("--fec", f.fec,
+                             "forward error correction below QUIC, K:M data:parity datagrams per block (e.g. 20:2), "
+                             "on (=20:2) or off (default). quictun peers only: a server answers FEC with FEC");
   f.drop_opt = app.add_option("--test-drop-rate", f.drop_rate_text,
                               "TESTING ONLY: drop this fraction (0..1) of received QUIC datagrams");
 }
@@ -258,6 +281,7 @@ void apply_common_flags(const CommonFlags& f, CommonSettings& s) {
     s.plugin_dirs.clear();
     for (const auto& d : f.plugin_dirs) s.plugin_dirs.push_back(fs::absolute(d));
   }
+  if (f.fec_opt->count()) parse_fec(f.fec, "--fec", s.quic);
   if (f.drop_opt->count()) {
     double d = -1;
     try {

@@ -129,11 +129,25 @@ Connection::Connection(const Endpoint& endpoint, const TransportConfig& config, 
   conn_ref_.user_data = &conn_;
   timer_.assign(endpoint.loop, -1, 0, [this](short) { on_timer(); });
   write_event_.assign(endpoint.loop, -1, 0, [this](short) { write_packets(); });
+  fec_timer_.assign(endpoint.loop, -1, 0, [this](short) {
+    if (!fec_) return;
+    fec_->flush(fec_out_);
+    send_fec_datagrams();
+  });
+}
+
+void Connection::enable_fec() {
+  FecParams p;
+  p.k = config_.fec_k ? config_.fec_k : 20;
+  p.m = config_.fec_k ? config_.fec_m : 2;
+  p.max_packet = NGTCP2_MAX_UDP_PAYLOAD_SIZE;
+  fec_ = std::make_unique<FecEncoder>(p);
 }
 
 Connection::~Connection() {
   timer_.reset();
   write_event_.reset();
+  fec_timer_.reset();
   if (conn_) ngtcp2_conn_del(conn_);
 }
 
@@ -148,6 +162,11 @@ void Connection::init_settings(ngtcp2_settings& settings, ngtcp2_transport_param
   settings.handshake_timeout = config_.handshake_timeout_ns;
   settings.max_window = config_.max_connection_window;
   settings.max_stream_window = config_.max_stream_window;
+  if (config_.fec_k || server) {
+    // Room for the FEC header, so a wrapped packet still fits a 1500-byte path. (A server does
+    // not know yet whether its client speaks FEC; accept() resets this for one that does not.)
+    settings.max_tx_udp_payload_size = 1452 - kFecOverhead;
+  }
   ngtcp2_transport_params_default(&params);
   params.initial_max_stream_data_bidi_local = config_.stream_window;
   params.initial_max_stream_data_bidi_remote = config_.stream_window;
@@ -157,6 +176,7 @@ void Connection::init_settings(ngtcp2_settings& settings, ngtcp2_transport_param
   params.initial_max_streams_uni = 0;
   params.max_idle_timeout = config_.idle_timeout_ns;
   params.active_connection_id_limit = 7;
+  params.grease_quic_bit = 0;  // a greased first byte could look like an FEC datagram
 }
 
 std::unique_ptr<Connection> Connection::connect(const Endpoint& endpoint, const TransportConfig& config,
@@ -176,13 +196,14 @@ std::unique_ptr<Connection> Connection::connect(const Endpoint& endpoint, const 
   c->tls_ = tls.new_session(&c->conn_ref_);
   ngtcp2_conn_set_tls_native_handle(c->conn_, c->tls_->get());
   if (config.keep_alive_ns) ngtcp2_conn_set_keep_alive_timeout(c->conn_, config.keep_alive_ns);
+  if (config.fec_k) c->enable_fec();
   c->schedule_write();
   return c;
 }
 
 std::unique_ptr<Connection> Connection::accept(const Endpoint& endpoint, const TransportConfig& config,
                                                const TlsServerContext& tls, const ReceivedDatagram& first,
-                                               ConnectionObserver& observer) {
+                                               ConnectionObserver& observer, bool fec) {
   ngtcp2_pkt_hd hd;
   if (ngtcp2_accept(&hd, first.data, first.size) != 0) return nullptr;
   std::unique_ptr<Connection> c(new Connection(endpoint, config, observer, first.remote, first.local));
@@ -190,6 +211,7 @@ std::unique_ptr<Connection> Connection::accept(const Endpoint& endpoint, const T
   ngtcp2_settings settings;
   ngtcp2_transport_params params;
   c->init_settings(settings, params, true);
+  if (!fec) settings.max_tx_udp_payload_size = 1452;
   params.original_dcid = hd.dcid;
   params.original_dcid_present = 1;
   params.stateless_reset_token_present = 1;
@@ -206,6 +228,7 @@ std::unique_ptr<Connection> Connection::accept(const Endpoint& endpoint, const T
   }
   c->tls_ = tls.new_session(&c->conn_ref_);
   ngtcp2_conn_set_tls_native_handle(c->conn_, c->tls_->get());
+  if (fec) c->enable_fec();
   return c;
 }
 
@@ -548,7 +571,29 @@ void Connection::write_packets() {
 
 bool Connection::flush(const std::uint8_t* data, std::size_t size, std::size_t segment) {
   if (size == 0) return true;
-  return endpoint_.socket->send(remote_, &local_, data, size, segment);
+  if (!fec_) return endpoint_.socket->send(remote_, &local_, data, size, segment);
+  for (std::size_t off = 0; off < size; off += segment) fec_->add(data + off, std::min(segment, size - off), fec_out_);
+  send_fec_datagrams();
+  // The tail of a burst gets its parity soon, not only when the next burst fills the block.
+  if (fec_->pending() && !fec_timer_.pending(EV_TIMEOUT)) fec_timer_.add_timeout_ns(config_.fec_flush_ns);
+  return true;
+}
+
+void Connection::send_fec_datagrams() {
+  // Consecutive datagrams of one size (the last may be shorter) leave in one GSO call.
+  std::size_t i = 0, n = fec_out_.size();
+  while (i < n) {
+    auto first = fec_out_[i];
+    std::size_t seg = first.size(), total = seg, j = i + 1;
+    while (j < n && fec_out_[j].size() <= seg && fec_out_[j].data() == first.data() + total && total < 60000) {
+      total += fec_out_[j].size();
+      ++j;
+      if (fec_out_[j - 1].size() < seg) break;
+    }
+    endpoint_.socket->send(remote_, &local_, first.data(), total, seg);
+    i = j;
+  }
+  fec_out_.clear();
 }
 
 std::int64_t Connection::open_stream(StreamHandler& handler) {

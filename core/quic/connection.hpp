@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "quic/fec.hpp"
 #include "quic/tls.hpp"
 #include "quic/udp_socket.hpp"
 #include "util/event.hpp"
@@ -33,6 +34,11 @@ struct TransportConfig {
   std::uint64_t max_connection_window = 64 << 20;  // auto-tuning cap per connection, in bytes
   std::uint64_t max_streams = 4096;             // concurrent streams the peer may open
   std::size_t stream_send_buffer = 4 << 20;     // unacknowledged bytes buffered per stream before the app socket is paused
+  // Forward error correction below QUIC (quictun peers only): k data + m parity datagrams per
+  // block; fec_k == 0 is off. A client with FEC sends it; a server answers FEC with FEC.
+  std::size_t fec_k = 0;
+  std::size_t fec_m = 0;
+  std::uint64_t fec_flush_ns = 3'000'000;  // a partly filled block gets its parity after this, in ns
 };
 
 // Application error codes carried in RESET_STREAM / STOP_SENDING / CONNECTION_CLOSE.
@@ -82,9 +88,10 @@ class Connection {
                                              const TlsClientContext& tls, const SocketAddress& remote,
                                              ConnectionObserver& observer);
   // Accepts a client's first Initial packet; nullptr when it is not acceptable.
+  // `fec`: the client spoke FEC, so answer with it.
   static std::unique_ptr<Connection> accept(const Endpoint& endpoint, const TransportConfig& config,
                                             const TlsServerContext& tls, const ReceivedDatagram& first,
-                                            ConnectionObserver& observer);
+                                            ConnectionObserver& observer, bool fec = false);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -156,6 +163,8 @@ class Connection {
   void schedule_write();
   void write_packets();
   bool flush(const std::uint8_t* data, std::size_t size, std::size_t segment);
+  void send_fec_datagrams();
+  void enable_fec();
   void arm_timer();
   void on_timer();
   void fail(const std::string& reason);              // close with a transport error
@@ -199,6 +208,9 @@ class Connection {
   std::unordered_map<std::int64_t, Stream> streams_;
   std::deque<std::int64_t> ready_;  // streams with bytes or FIN to send, round robin
   std::vector<std::uint8_t> tx_;    // one GSO batch
+  std::unique_ptr<FecEncoder> fec_; // set when this connection protects its packets with FEC
+  FecDatagrams fec_out_;
+  Event fec_timer_;                 // closes a partly filled FEC block
   Event timer_;
   Event write_event_;
   bool in_callback_ = false;

@@ -6,6 +6,7 @@
 namespace quictun::quic {
 namespace {
 constexpr std::size_t kCidLength = 16;  // the length Connection gives its own connection IDs
+constexpr std::size_t kMaxFecPeers = 4096;
 }
 
 ServerEndpoint::ServerEndpoint(event_base* loop, const SocketAddress& listen, const TransportConfig& config,
@@ -36,6 +37,24 @@ void ServerEndpoint::on_readable() {
 }
 
 void ServerEndpoint::on_datagram(const ReceivedDatagram& d) {
+  if (!FecDecoder::is_fec(d.data, d.size)) {
+    route(d, false);
+    return;
+  }
+  std::string peer(reinterpret_cast<const char*>(&d.remote.storage), d.remote.len);
+  auto it = fec_decoders_.find(peer);
+  if (it == fec_decoders_.end()) {
+    // A flood of FEC-looking datagrams from many addresses must not grow memory without bound.
+    if (fec_decoders_.size() >= kMaxFecPeers) fec_decoders_.clear();
+    it = fec_decoders_.emplace(peer, std::make_unique<FecDecoder>()).first;
+  }
+  FecDecoder* dec = it->second.get();
+  dec->receive(d.data, d.size, [&](const std::uint8_t* packet, std::size_t size) {
+    route(ReceivedDatagram{packet, size, d.remote, d.local}, true);
+  });
+}
+
+void ServerEndpoint::route(const ReceivedDatagram& d, bool fec) {
   ngtcp2_version_cid vc;
   int rv = ngtcp2_pkt_decode_version_cid(&vc, d.data, d.size, kCidLength);
   if (rv == NGTCP2_ERR_VERSION_NEGOTIATION) {
@@ -54,7 +73,7 @@ void ServerEndpoint::on_datagram(const ReceivedDatagram& d) {
   }
   // Unknown connection ID: only a client's first Initial may start a connection.
   std::unique_ptr<Connection> conn = Connection::accept(
-      Connection::Endpoint{loop_, &socket_, reset_secret_.data(), "server"}, config_, tls_, d, *this);
+      Connection::Endpoint{loop_, &socket_, reset_secret_.data(), "server"}, config_, tls_, d, *this, fec);
   if (!conn) {
     if ((garbage_++ & 1023) == 0)
       spdlog::debug("server: ignoring {} stray packet(s), latest from {}", garbage_, d.remote.to_string());
@@ -107,6 +126,7 @@ void ServerEndpoint::on_connection_closed(Connection& c, const std::string& reas
     if (it != by_cid_.end() && it->second == &c) by_cid_.erase(it);
   }
   cids_of_.erase(&c);
+  fec_decoders_.erase(std::string(reinterpret_cast<const char*>(&c.remote().storage), c.remote().len));
   auto it = connections_.find(&c);
   if (it != connections_.end()) {
     graveyard_.push_back(std::move(it->second));

@@ -33,6 +33,7 @@ class ServerEndpoint : private ConnectionObserver {
  private:
   void on_readable();
   void on_datagram(const ReceivedDatagram& d);
+  void route(const ReceivedDatagram& d, bool fec);
   void send_version_negotiation(const ReceivedDatagram& d, const ngtcp2_version_cid& vc);
   void on_handshake_done(Connection&) override;
   void on_remote_stream(Connection& c, std::int64_t id) override { listener_.on_new_stream(c, id); }
@@ -54,6 +55,8 @@ class ServerEndpoint : private ConnectionObserver {
   std::unordered_map<std::string, Connection*> by_cid_;
   std::unordered_map<Connection*, std::vector<std::string>> cids_of_;  // to unmap them all at the end
   std::vector<std::unique_ptr<Connection>> graveyard_;
+  // FEC decoders by client address (raw sockaddr bytes): parity datagrams carry no connection ID.
+  std::unordered_map<std::string, std::unique_ptr<FecDecoder>> fec_decoders_;
   std::uint64_t garbage_ = 0;  // undecodable datagrams, logged sparingly
 };
 

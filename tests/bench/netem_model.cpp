@@ -45,10 +45,13 @@ TEST(NetemUnits, ErrorsNameTheFlag) {
     }
     return "no error";
   };
-  EXPECT_EQ(message(parse_duration, "--a2b-delay", "25"), "--a2b-delay: '25' needs a unit (ns, us, ms, s)");
+  EXPECT_EQ(message(parse_duration, "--a2b-delay", "25"),
+            "--a2b-delay: '25' needs a unit (ns, us, ms, s)");
   EXPECT_EQ(message(parse_percent, "--loss", "150%"), "--loss: '150%' is more than 100%");
-  EXPECT_NE(message(parse_percent, "--loss", "1").find("--loss: '1' needs a unit"), std::string::npos);
-  EXPECT_NE(message(parse_rate, "--rate", "100mbps").find("--rate: '100mbps' is ambiguous"), std::string::npos);
+  EXPECT_NE(message(parse_percent, "--loss", "1").find("--loss: '1' needs a unit"),
+            std::string::npos);
+  EXPECT_NE(message(parse_rate, "--rate", "100mbps").find("--rate: '100mbps' is ambiguous"),
+            std::string::npos);
   EXPECT_NE(message(parse_queue, "--queue", "-3pkt").find("--queue:"), std::string::npos);
   EXPECT_NE(message(parse_duration, "--jitter", "abc").find("--jitter:"), std::string::npos);
 }

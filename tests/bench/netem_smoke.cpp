@@ -38,7 +38,9 @@ constexpr const char* kAddrB = "10.77.0.2";
 
 bool exists(const std::string& path) { return access(path.c_str(), F_OK) == 0; }
 
-int run_quietly(const std::string& command) { return std::system((command + " >/dev/null 2>&1").c_str()); }
+int run_quietly(const std::string& command) {
+  return std::system((command + " >/dev/null 2>&1").c_str());
+}
 
 // A running quictun-netem. The destructor stops it and makes sure its namespaces are gone even
 // if it crashed, so a failing test leaves nothing behind.
@@ -51,9 +53,9 @@ class Emulator {
     ns_b_ = "qtsmB" + tag;
     stats_file_ = "/tmp/quictun-netem-smoke-" + tag + ".json";
     ready_file_ = "/tmp/quictun-netem-smoke-" + tag + ".ready";
-    std::vector<std::string> args = {QUICTUN_NETEM_PATH, "--ns-a", ns_a_, "--ns-b", ns_b_,
-                                     "--seed", "7", "--stats-file", stats_file_,
-                                     "--ready-file", ready_file_};
+    std::vector<std::string> args = {
+        QUICTUN_NETEM_PATH, "--ns-a",    ns_a_,          "--ns-b",   ns_b_, "--seed", "7",
+        "--stats-file",     stats_file_, "--ready-file", ready_file_};
     args.insert(args.end(), impairments.begin(), impairments.end());
 
     pid_ = fork();
@@ -152,8 +154,8 @@ double ms_between(Clock::time_point a, Clock::time_point b) {
 
 struct ProbeResult {
   int sent = 0;
-  std::vector<double> rtt_ms;                // one per echoed packet
-  std::vector<Clock::time_point> arrivals;   // when each echo came back, in arrival order
+  std::vector<double> rtt_ms;               // one per echoed packet
+  std::vector<Clock::time_point> arrivals;  // when each echo came back, in arrival order
   double loss() const { return 1.0 - static_cast<double>(rtt_ms.size()) / sent; }
   double min_rtt() const { return *std::min_element(rtt_ms.begin(), rtt_ms.end()); }
   double median_rtt() const {
@@ -164,10 +166,10 @@ struct ProbeResult {
 };
 
 struct Probe {
-  int count = 200;                         // datagrams to send
-  std::chrono::microseconds interval{1000};// gap between sends; 0 = back to back
-  std::size_t payload = 64;                // UDP payload bytes (at least 12)
-  std::chrono::milliseconds drain{1500};   // how long to wait for stragglers after the last send
+  int count = 200;                           // datagrams to send
+  std::chrono::microseconds interval{1000};  // gap between sends; 0 = back to back
+  std::size_t payload = 64;                  // UDP payload bytes (at least 12)
+  std::chrono::milliseconds drain{1500};     // how long to wait for stragglers after the last send
 };
 
 // Sends numbered datagrams from side A to an echo server on side B and times the echoes.
@@ -181,7 +183,8 @@ ProbeResult probe(const Emulator& emu, const Probe& p) {
       sockaddr_in addr{};
       addr.sin_family = AF_INET;
       inet_pton(AF_INET, kAddrB, &addr.sin_addr);
-      if (bind(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) throw std::runtime_error("bind");
+      if (bind(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
+        throw std::runtime_error("bind");
       socklen_t len = sizeof addr;
       getsockname(s, reinterpret_cast<sockaddr*>(&addr), &len);
       port_promise.set_value(ntohs(addr.sin_port));
@@ -191,8 +194,11 @@ ProbeResult probe(const Emulator& emu, const Probe& p) {
         if (poll(&pfd, 1, 50) <= 0) continue;
         sockaddr_in from{};
         socklen_t flen = sizeof from;
-        const ssize_t n = recvfrom(s, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &flen);
-        if (n > 0) sendto(s, buf.data(), static_cast<std::size_t>(n), 0, reinterpret_cast<sockaddr*>(&from), flen);
+        const ssize_t n =
+            recvfrom(s, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &flen);
+        if (n > 0)
+          sendto(s, buf.data(), static_cast<std::size_t>(n), 0, reinterpret_cast<sockaddr*>(&from),
+                 flen);
       }
       close(s);
     } catch (...) {
@@ -213,7 +219,8 @@ ProbeResult probe(const Emulator& emu, const Probe& p) {
       addr.sin_family = AF_INET;
       addr.sin_port = htons(static_cast<std::uint16_t>(port));
       inet_pton(AF_INET, kAddrB, &addr.sin_addr);
-      if (connect(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) throw std::runtime_error("connect");
+      if (connect(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
+        throw std::runtime_error("connect");
 
       const auto start = Clock::now();
       std::vector<Clock::time_point> sent_at(static_cast<std::size_t>(p.count));
@@ -235,7 +242,11 @@ ProbeResult probe(const Emulator& emu, const Probe& p) {
       };
       for (int i = 0; i < p.count; ++i) {
         const auto due = start + p.interval * i;
-        while (Clock::now() < due) receive(0), std::this_thread::sleep_until(std::min(due, Clock::now() + 200us));
+        // Keep collecting echoes while waiting, so none sits in the buffer and skews its RTT.
+        while (Clock::now() < due) {
+          receive(0);
+          std::this_thread::sleep_until(std::min(due, Clock::now() + 200us));
+        }
         const std::uint32_t seq = static_cast<std::uint32_t>(i);
         std::memcpy(buf.data(), &seq, 4);
         sent_at[seq] = Clock::now();
@@ -258,7 +269,8 @@ ProbeResult probe(const Emulator& emu, const Probe& p) {
 
 TEST(NetemSmoke, WithoutImpairmentsEveryPacketPassesQuickly) {
   Emulator emu({});
-  const ProbeResult r = probe(emu, {.count = 200, .interval = 1000us, .payload = 64, .drain = 500ms});
+  const ProbeResult r =
+      probe(emu, {.count = 200, .interval = 1000us, .payload = 64, .drain = 500ms});
   ASSERT_EQ(emu.stop(), 0);
 
   std::printf("no impairment: %zu of %d echoed, rtt median %.3f ms\n", r.rtt_ms.size(), r.sent,
@@ -276,7 +288,8 @@ TEST(NetemSmoke, DelayAndLossAreApplied) {
   // 20 ms each way; 20% loss on the way out only, so the echo's loss is the configured loss.
   // --slack 0: no packet may leave early, so 40 ms is a hard floor for the round trip.
   Emulator emu({"--delay", "20ms", "--a2b-loss", "20%", "--slack", "0"});
-  const ProbeResult r = probe(emu, {.count = 400, .interval = 2000us, .payload = 64, .drain = 1000ms});
+  const ProbeResult r =
+      probe(emu, {.count = 400, .interval = 2000us, .payload = 64, .drain = 1000ms});
   ASSERT_EQ(emu.stop(), 0);
 
   ASSERT_FALSE(r.rtt_ms.empty());
@@ -296,7 +309,8 @@ TEST(NetemSmoke, RateLimitPacesAndQueueDropsTheExcess) {
   // about half are dropped at the queue and the rest arrive at the link rate. Measured over
   // ~0.45 s so that scheduling hiccups on a busy machine stay small beside the span.
   Emulator emu({"--a2b-rate", "8mbit", "--a2b-queue", "40pkt"});
-  const ProbeResult r = probe(emu, {.count = 800, .interval = 500us, .payload = 1000, .drain = 1000ms});
+  const ProbeResult r =
+      probe(emu, {.count = 800, .interval = 500us, .payload = 1000, .drain = 1000ms});
   ASSERT_EQ(emu.stop(), 0);
 
   ASSERT_GE(r.arrivals.size(), 100u);

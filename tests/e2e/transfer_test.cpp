@@ -1,6 +1,7 @@
 // Data through the tunnel: big transfers both ways, many connections, TCP<->UNIX, half-close,
 // packet loss. Every byte is checked by SHA-256.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -242,4 +243,22 @@ TEST(Transfer, AThousandConcurrentTunnelsOnOneConnection) {
   for (std::size_t p = log.find("new QUIC connection"); p != std::string::npos; p = log.find("new QUIC connection", p + 1))
     ++connections;
   EXPECT_EQ(connections, 1u) << "all tunnels share one QUIC connection";
+}
+
+TEST(Transfer, ForwardErrorCorrectionRepairsLossBothWays) {
+  // The client asks for FEC; the server answers in kind. Datagrams are dropped before the FEC
+  // decoder, so what QUIC sees is the residual loss after repair.
+  TempDir dir;
+  int backend_port = free_tcp_port();
+  UpDownBackend b;
+  b.reply = random_bytes(8 << 20, 5);
+  Backend backend(listen_tcp(backend_port), [&](int fd) { b.handle(fd); });
+  Tunnel tunnel(dir, {{"--test-drop-rate", "0.05"},
+                      {"--token-source", "tcp:127.0.0.1:" + std::to_string(backend_port), "--test-drop-rate", "0.05",
+                       "--fec", "10:3"},
+                      {}});
+  transfer_both_ways(tunnel, b, 8 << 20);
+  tunnel.client().stop(SIGINT);
+  tunnel.client().wait_exit(5s);
+  EXPECT_NE(tunnel.client().log().find("FEC from server:"), std::string::npos) << tunnel.client().log();
 }

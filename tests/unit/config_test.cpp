@@ -129,4 +129,17 @@ TEST(Config, MistakesNameFileAndLine) {
   EXPECT_EQ(server_error("[quic]\ncongestion_control = \"vegas\"\n"), cfg + ":2: unknown congestion control \"vegas\" (use cubic, reno or bbr)");
   EXPECT_NE(server_error("[server\n").find(cfg + ":1:"), std::string::npos);
   EXPECT_EQ(server_error("[quic]\ntest_drop_rate = 1.5\n"), cfg + ":2: 'test_drop_rate' must be in [0, 1)");
+  EXPECT_NE(server_error("[quic]\nfec = \"20:300\"\n").find(cfg + ":2: FEC must be K:M"), std::string::npos);
+}
+
+TEST(Config, FecParameters) {
+  config::ClientSettings c;
+  Argv a({"--fec", "10:3"});
+  config::parse_client(a.argc(), a.argv(), c);
+  EXPECT_EQ(c.quic.fec_k, 10u);
+  EXPECT_EQ(c.quic.fec_m, 3u);
+  config::ClientSettings off;
+  Argv b({});
+  config::parse_client(b.argc(), b.argv(), off);
+  EXPECT_EQ(off.quic.fec_k, 0u) << "FEC is off by default: quic-tun peers do not speak it";
 }
