@@ -293,15 +293,7 @@ void Connection::handle_ngtcp2_error(int rv, const char* where) {
     ngtcp2_ccerr err;
     ngtcp2_ccerr_set_tls_alert(&err, ngtcp2_conn_get_tls_alert(conn_), nullptr, 0);
     std::string reason = tls_failure_text();
-    std::vector<std::uint8_t> buf(NGTCP2_MAX_UDP_PAYLOAD_SIZE);
-    ngtcp2_path_storage ps;
-    ngtcp2_path_storage_zero(&ps);
-    ngtcp2_ssize n = ngtcp2_conn_write_connection_close(conn_, &ps.path, nullptr, buf.data(), buf.size(), &err, now_ns());
-    if (n > 0) {
-      buf.resize(static_cast<std::size_t>(n));
-      close_packet_ = std::move(buf);
-      endpoint_.socket->send(remote_, &local_, close_packet_.data(), close_packet_.size(), close_packet_.size());
-    }
+    send_close(err);
     close_reason_ = reason;
     enter_closing(reason);
     return;
@@ -326,20 +318,23 @@ std::string Connection::tls_failure_text() const {
   return text;
 }
 
+void Connection::send_close(const ngtcp2_ccerr& err) {
+  std::vector<std::uint8_t> buf(NGTCP2_MAX_UDP_PAYLOAD_SIZE);
+  ngtcp2_path_storage ps;
+  ngtcp2_path_storage_zero(&ps);
+  ngtcp2_ssize n = ngtcp2_conn_write_connection_close(conn_, &ps.path, nullptr, buf.data(), buf.size(), &err, now_ns());
+  if (n <= 0) return;
+  buf.resize(static_cast<std::size_t>(n));
+  close_packet_ = std::move(buf);  // kept: resent to stray packets while closing
+  endpoint_.socket->send(remote_, &local_, close_packet_.data(), close_packet_.size(), close_packet_.size());
+}
+
 void Connection::fail(const std::string& reason) {
   if (state_ == State::closing || state_ == State::draining || state_ == State::closed) return;
   ngtcp2_ccerr err;
   ngtcp2_ccerr_default(&err);
   ngtcp2_ccerr_set_liberr(&err, NGTCP2_ERR_INTERNAL, nullptr, 0);
-  std::vector<std::uint8_t> buf(NGTCP2_MAX_UDP_PAYLOAD_SIZE);
-  ngtcp2_path_storage ps;
-  ngtcp2_path_storage_zero(&ps);
-  ngtcp2_ssize n = ngtcp2_conn_write_connection_close(conn_, &ps.path, nullptr, buf.data(), buf.size(), &err, now_ns());
-  if (n > 0) {
-    buf.resize(static_cast<std::size_t>(n));
-    close_packet_ = std::move(buf);
-    endpoint_.socket->send(remote_, &local_, close_packet_.data(), close_packet_.size(), close_packet_.size());
-  }
+  send_close(err);
   enter_closing(reason);
 }
 
@@ -355,15 +350,7 @@ void Connection::close(std::uint64_t app_error, const std::string& reason) {
   ngtcp2_ccerr_default(&err);
   ngtcp2_ccerr_set_application_error(&err, app_error, reinterpret_cast<const std::uint8_t*>(reason.data()),
                                      std::min<std::size_t>(reason.size(), 64));
-  std::vector<std::uint8_t> buf(NGTCP2_MAX_UDP_PAYLOAD_SIZE);
-  ngtcp2_path_storage ps;
-  ngtcp2_path_storage_zero(&ps);
-  ngtcp2_ssize n = ngtcp2_conn_write_connection_close(conn_, &ps.path, nullptr, buf.data(), buf.size(), &err, now_ns());
-  if (n > 0) {
-    buf.resize(static_cast<std::size_t>(n));
-    close_packet_ = std::move(buf);
-    endpoint_.socket->send(remote_, &local_, close_packet_.data(), close_packet_.size(), close_packet_.size());
-  }
+  send_close(err);
   enter_closing(reason);
 }
 

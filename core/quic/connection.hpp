@@ -167,6 +167,7 @@ class Connection {
   void enable_fec();
   void arm_timer();
   void on_timer();
+  void send_close(const ngtcp2_ccerr& err);  // writes, keeps and sends CONNECTION_CLOSE
   void fail(const std::string& reason);              // close with a transport error
   void enter_closing(const std::string& reason);
   void enter_draining(const std::string& reason);
