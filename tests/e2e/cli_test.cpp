@@ -20,13 +20,7 @@ void write_file(const std::string& path, const std::string& text) {
 }
 
 std::string roundtrip(int port, const std::string& data) {
-  int fd = connect_tcp(port);
-  if (fd < 0) return "<connect failed>";
-  write_all(fd, data.data(), data.size());
-  shutdown(fd, SHUT_WR);
-  std::string got = read_all(fd, 20s);
-  close(fd);
-  return got;
+  return send_and_read(connect_tcp(port), data, 20s);
 }
 
 }  // namespace

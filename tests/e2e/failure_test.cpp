@@ -29,13 +29,7 @@ std::pair<std::string, std::chrono::milliseconds> exchange(const Tunnel& tunnel,
 }
 
 std::string echo_roundtrip(const Tunnel& tunnel, const std::string& data) {
-  int fd = tunnel.connect();
-  if (fd < 0) return "<connect failed>";
-  write_all(fd, data.data(), data.size());
-  shutdown(fd, SHUT_WR);
-  std::string got = read_all(fd, 30s);
-  close(fd);
-  return got;
+  return send_and_read(tunnel.connect(), data, 30s);
 }
 
 }  // namespace

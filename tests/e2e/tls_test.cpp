@@ -49,13 +49,7 @@ struct Pki {
 };
 
 std::string roundtrip(const Tunnel& t, const std::string& data) {
-  int fd = t.connect();
-  if (fd < 0) return "<connect failed>";
-  write_all(fd, data.data(), data.size());
-  shutdown(fd, SHUT_WR);
-  std::string got = read_all(fd, 20s);
-  close(fd);
-  return got;
+  return send_and_read(t.connect(), data, 20s);
 }
 
 }  // namespace

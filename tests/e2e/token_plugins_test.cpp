@@ -82,13 +82,7 @@ int connect_from(int port, const std::string& from) {
 
 // Sends `data`, half-closes, and reads until the tunnel ends the connection.
 std::string roundtrip_from(int port, const std::string& from, const std::string& data) {
-  int fd = connect_from(port, from);
-  if (fd < 0) return "<connect failed>";
-  write_all(fd, data.data(), data.size());
-  shutdown(fd, SHUT_WR);
-  std::string got = read_all(fd, 30s);
-  close(fd);
-  return got;
+  return send_and_read(connect_from(port, from), data, 30s);
 }
 
 std::string roundtrip(int port, const std::string& data) { return roundtrip_from(port, "127.0.0.1", data); }

@@ -249,6 +249,15 @@ std::string read_all(int fd, std::chrono::milliseconds timeout, bool* eof) {
   }
 }
 
+std::string send_and_read(int fd, const std::string& data, std::chrono::milliseconds timeout) {
+  if (fd < 0) return "<connect failed>";
+  write_all(fd, data.data(), data.size());
+  shutdown(fd, SHUT_WR);
+  std::string got = read_all(fd, timeout);
+  close(fd);
+  return got;
+}
+
 Backend::Backend(int listen_fd, std::function<void(int)> handler) : listen_fd_(listen_fd), handler_(std::move(handler)) {
   thread_ = std::thread([this] {
     while (!stop_) {

@@ -74,6 +74,9 @@ bool write_all(int fd, const char* data, std::size_t size);
 // Reads until EOF (or error, or timeout); returns what was read.
 std::string read_all(int fd, std::chrono::milliseconds timeout = 60s, bool* eof = nullptr);
 void set_timeout(int fd, std::chrono::milliseconds timeout);
+// On a connected socket (or -1: "<connect failed>"): sends `data`, half-closes, reads until the
+// peer ends the connection, closes, and returns what came back.
+std::string send_and_read(int fd, const std::string& data, std::chrono::milliseconds timeout = 30s);
 
 // A backend server on its own thread: accepts connections and runs `handler(fd)` for each on
 // its own thread, then closes the fd.
