@@ -5,7 +5,7 @@
 LOSS=$1; CC=$2; T=${3:-10}
 B=/work/main/build/bin
 A=qxA; Bn=qxB
-$B/quictun-netem --ns-a $A --ns-b $Bn --addr-a 10.88.0.1/24 --addr-b 10.88.0.2/24 --dev qx0 --rate 100mbit --delay 25ms --loss $LOSS --queue 1000pkt --ready-file /tmp/qx.ready --stats-file /tmp/qx.json > /tmp/qx_netem.log 2>&1 &
+$B/quictun-netem --ns-a $A --ns-b $Bn --addr-a 10.88.0.1/24 --addr-b 10.88.0.2/24 --dev qx0 --rate 100mbit --delay ${DELAY:-25ms} --loss $LOSS --queue ${QUEUE:-625000b} --ready-file /tmp/qx.ready --stats-file /tmp/qx.json > /tmp/qx_netem.log 2>&1 &
 NP=$!
 for i in $(seq 50); do [ -f /tmp/qx.ready ] && break; sleep 0.1; done
 if [ "$CC" = tcp-cubic ] || [ "$CC" = tcp-bbr ]; then
@@ -15,7 +15,7 @@ if [ "$CC" = tcp-cubic ] || [ "$CC" = tcp-bbr ]; then
 else
   ip netns exec $Bn iperf3 -s -p 5302 -1 -B 127.0.0.1 >/dev/null 2>&1 &
   ip netns exec $Bn $B/quictun-server --listen-on 10.88.0.2:7700 --congestion-control $CC $SX --log-level info 2>/tmp/qx_s.log &
-  ip netns exec $A $B/quictun-client --listen-on tcp:127.0.0.1:6700 --server-endpoint 10.88.0.2:7700 --token-source tcp:127.0.0.1:5302 --insecure-skip-verify --congestion-control $CC $CX --log-level info 2>/tmp/qx_c.log &
+  ip netns exec $A $B/quictun-client --listen-on tcp:127.0.0.1:6700 --server-endpoint 10.88.0.2:7700 --token-source tcp:127.0.0.1:5302 --insecure-skip-verify --congestion-control $CC --log-level ${CLOG:-info} $CX 2>/tmp/qx_c.log &
   sleep 0.5
   ip netns exec $A iperf3 -c 127.0.0.1 -p 6700 -t $T -J > /tmp/qx_ip.json
   ip netns exec $A pkill -INT -f "quictun-client --listen-on tcp:127.0.0.1:6700"

@@ -162,6 +162,19 @@ void parse_fec(const std::string& text, const std::string& origin, quic::Transpo
   q.fec_m = m;
 }
 
+bool parse_on_off(const std::string& text, const std::string& origin) {
+  std::string v = lower(text);
+  if (v == "on" || v == "true" || v == "yes" || v == "1") return true;
+  if (v == "off" || v == "false" || v == "no" || v == "0") return false;
+  throw UsageError(origin + ": expected on or off, got \"" + text + "\"");
+}
+
+// FEC and ARQ both wrap every datagram; one connection uses one of them.
+void check_link(const quic::TransportConfig& q, const std::string& origin) {
+  if (q.arq && q.fec_k)
+    throw UsageError(origin + ": ARQ and FEC cannot be combined; choose one (arq = off or fec = \"off\")");
+}
+
 const std::set<std::string> kLogLevels = {"trace", "debug", "info", "warn", "error", "off"};
 
 std::string check_log_level(const std::string& level, const std::string& origin) {
@@ -176,7 +189,7 @@ void read_common(const TomlReader& r, const toml::table& root, CommonSettings& s
   if (auto* q = r.table(root, "quic")) {
     r.only_keys(*q, "quic", {"congestion_control", "handshake_timeout_ms", "idle_timeout_ms", "keep_alive_ms",
                              "stream_window", "connection_window", "max_stream_window", "max_connection_window",
-                             "max_streams", "stream_send_buffer", "test_drop_rate", "fec"});
+                             "max_streams", "stream_send_buffer", "test_drop_rate", "fec", "arq"});
     std::string cc, origin;
     if (r.str(*q, "congestion_control", cc, &origin)) s.quic.congestion = parse_cc(cc, origin);
     std::uint64_t v;
@@ -191,6 +204,9 @@ void read_common(const TomlReader& r, const toml::table& root, CommonSettings& s
     if (r.uint(*q, "stream_send_buffer", v, 16384, 1ull << 30)) s.quic.stream_send_buffer = v;
     std::string fec;
     if (r.str(*q, "fec", fec, &origin)) parse_fec(fec, origin, s.quic);
+    bool arq = false;
+    if (r.boolean(*q, "arq", arq)) s.quic.arq = arq;
+    if (const toml::node* n = q->get("arq")) check_link(s.quic, r.where(*n));
     double d;
     if (r.number(*q, "test_drop_rate", d)) {
       if (d < 0 || d >= 1) r.fail(*q->get("test_drop_rate"), "'test_drop_rate' must be in [0, 1)");
@@ -256,9 +272,9 @@ std::vector<std::string> normalize_argv(int argc, char** argv, const std::set<st
 }
 
 struct CommonFlags {
-  std::string config, log_level, congestion, drop_rate_text, fec;
+  std::string config, log_level, congestion, drop_rate_text, fec, arq;
   std::vector<std::string> plugin_dirs;
-  CLI::Option *config_opt, *log_opt, *cc_opt, *dirs_opt, *drop_opt, *fec_opt;
+  CLI::Option *config_opt, *log_opt, *cc_opt, *dirs_opt, *drop_opt, *fec_opt, *arq_opt;
 };
 
 void add_common(CLI::App& app, CommonFlags& f) {
@@ -270,6 +286,9 @@ void add_common(CLI::App& app, CommonFlags& f) {
   f.fec_opt = app.add_option("--fec", f.fec,
                              "forward error correction below QUIC, K:M data:parity datagrams per block (e.g. 20:2), "
                              "on (=20:2) or off (default). quictun peers only: a server answers FEC with FEC");
+  f.arq_opt = app.add_option("--arq", f.arq,
+                             "repair lost datagrams below QUIC, so random loss does not throttle it: on or off (default). "
+                             "quictun peers only: a server answers ARQ with ARQ");
   f.drop_opt = app.add_option("--test-drop-rate", f.drop_rate_text,
                               "TESTING ONLY: drop this fraction (0..1) of received QUIC datagrams");
 }
@@ -282,6 +301,10 @@ void apply_common_flags(const CommonFlags& f, CommonSettings& s) {
     for (const auto& d : f.plugin_dirs) s.plugin_dirs.push_back(fs::absolute(d));
   }
   if (f.fec_opt->count()) parse_fec(f.fec, "--fec", s.quic);
+  if (f.arq_opt->count()) s.quic.arq = parse_on_off(f.arq, "--arq");
+  if (f.fec_opt->count() && !f.arq_opt->count() && s.quic.fec_k) s.quic.arq = false;  // a flag beats the file
+  if (f.arq_opt->count() && !f.fec_opt->count() && s.quic.arq) s.quic.fec_k = s.quic.fec_m = 0;
+  if (f.fec_opt->count() || f.arq_opt->count()) check_link(s.quic, f.arq_opt->count() ? "--arq" : "--fec");
   if (f.drop_opt->count()) {
     double d = -1;
     try {

@@ -131,9 +131,25 @@ Connection::Connection(const Endpoint& endpoint, const TransportConfig& config, 
   write_event_.assign(endpoint.loop, -1, 0, [this](short) { write_packets(); });
   fec_timer_.assign(endpoint.loop, -1, 0, [this](short) {
     if (!fec_) return;
-    fec_->flush(fec_out_);
-    send_fec_datagrams();
+    fec_->flush(wrapped_);
+    send_wrapped();
   });
+  arq_timer_.assign(endpoint.loop, -1, 0, [this](short) {
+    arq_timer_at_ = 0;
+    if (!arq_rx_ || state_ == State::closed) return;
+    arq_rx_->set_rtt_hint(min_rtt_ns());
+    arq_rx_->on_timer(
+        now_ns(), [this](const std::uint8_t* p, std::size_t n) { read_packet(ReceivedDatagram{p, n, remote_, local_}); },
+        [this](const std::uint8_t* p, std::size_t n) { endpoint_.socket->send(remote_, &local_, p, n, n); });
+    arm_arq_timer();
+  });
+}
+
+void Connection::enable_arq() {
+  std::uint32_t first = 0;
+  gnutls_rnd(GNUTLS_RND_NONCE, &first, sizeof first);
+  arq_tx_ = std::make_unique<ArqSender>(first);
+  arq_rx_ = std::make_unique<ArqReceiver>();
 }
 
 void Connection::enable_fec() {
@@ -145,9 +161,19 @@ void Connection::enable_fec() {
 }
 
 Connection::~Connection() {
+  if (arq_tx_) {
+    const auto& t = arq_tx_->stats();
+    const auto& r = arq_rx_->stats();
+    spdlog::info("{}: ARQ sent {} datagrams ({} light), resent {} on {} requests ({} expired); received {} ({} light), "
+                 "{} held, {} repaired, {} given up, {} left to QUIC (full queue), {} late, {} duplicates, {} requests sent; repair RTT {:.1f} ms",
+                 endpoint_.log_name, t.sequenced + t.light, t.light, t.resent, t.nacks, t.expired,
+                 r.sequenced + r.light, r.light, r.held, r.repaired, r.given_up, r.congested, r.late, r.duplicates, r.nacks_sent,
+                 arq_rx_->request_timeout_ns() / 1e6);
+  }
   timer_.reset();
   write_event_.reset();
   fec_timer_.reset();
+  arq_timer_.reset();
   if (conn_) ngtcp2_conn_del(conn_);
 }
 
@@ -162,9 +188,9 @@ void Connection::init_settings(ngtcp2_settings& settings, ngtcp2_transport_param
   settings.handshake_timeout = config_.handshake_timeout_ns;
   settings.max_window = config_.max_connection_window;
   settings.max_stream_window = config_.max_stream_window;
-  if (config_.fec_k || server) {
-    // Room for the FEC header, so a wrapped packet still fits a 1500-byte path. (A server does
-    // not know yet whether its client speaks FEC; accept() resets this for one that does not.)
+  if (config_.fec_k || config_.arq || server) {
+    // Room for the FEC or ARQ header, so a wrapped packet still fits a 1500-byte path. (A server
+    // does not know yet how its client wraps; accept() resets this for a plain one.)
     settings.max_tx_udp_payload_size = 1452 - kFecOverhead;
   }
   ngtcp2_transport_params_default(&params);
@@ -197,13 +223,14 @@ std::unique_ptr<Connection> Connection::connect(const Endpoint& endpoint, const 
   ngtcp2_conn_set_tls_native_handle(c->conn_, c->tls_->get());
   if (config.keep_alive_ns) ngtcp2_conn_set_keep_alive_timeout(c->conn_, config.keep_alive_ns);
   if (config.fec_k) c->enable_fec();
+  if (config.arq) c->enable_arq();
   c->schedule_write();
   return c;
 }
 
 std::unique_ptr<Connection> Connection::accept(const Endpoint& endpoint, const TransportConfig& config,
                                                const TlsServerContext& tls, const ReceivedDatagram& first,
-                                               ConnectionObserver& observer, bool fec) {
+                                               ConnectionObserver& observer, Link link) {
   ngtcp2_pkt_hd hd;
   if (ngtcp2_accept(&hd, first.data, first.size) != 0) return nullptr;
   std::unique_ptr<Connection> c(new Connection(endpoint, config, observer, first.remote, first.local));
@@ -211,7 +238,7 @@ std::unique_ptr<Connection> Connection::accept(const Endpoint& endpoint, const T
   ngtcp2_settings settings;
   ngtcp2_transport_params params;
   c->init_settings(settings, params, true);
-  if (!fec) settings.max_tx_udp_payload_size = 1452;
+  if (link == Link::plain) settings.max_tx_udp_payload_size = 1452;
   params.original_dcid = hd.dcid;
   params.original_dcid_present = 1;
   params.stateless_reset_token_present = 1;
@@ -228,7 +255,8 @@ std::unique_ptr<Connection> Connection::accept(const Endpoint& endpoint, const T
   }
   c->tls_ = tls.new_session(&c->conn_ref_);
   ngtcp2_conn_set_tls_native_handle(c->conn_, c->tls_->get());
-  if (fec) c->enable_fec();
+  if (link == Link::fec) c->enable_fec();
+  if (link == Link::arq) c->enable_arq();
   return c;
 }
 
@@ -248,6 +276,58 @@ void Connection::on_datagram(const ReceivedDatagram& d) {
     return;
   }
   last_rx_ns_ = now_ns();
+  trace_state(last_rx_ns_);
+  if (arq_rx_ && is_arq(d.data, d.size)) {
+    on_arq_datagram(d);
+    return;
+  }
+  read_packet(d);
+}
+
+void Connection::on_arq_datagram(const ReceivedDatagram& d) {
+  const std::uint64_t now = now_ns();
+  if (d.data[0] == kArqMarkerNack) {
+    arq_tx_->on_nack(d.data, d.size, now, [this](const std::uint8_t* p, std::size_t n) {
+      endpoint_.socket->send(remote_, &local_, p, n, n);
+    });
+    return;
+  }
+  arq_rx_->set_rtt_hint(min_rtt_ns());
+  arq_rx_->receive(
+      d.data, d.size, now,
+      [this, &d](const std::uint8_t* p, std::size_t n) { read_packet(ReceivedDatagram{p, n, d.remote, d.local}); },
+      [this](const std::uint8_t* p, std::size_t n) { endpoint_.socket->send(remote_, &local_, p, n, n); });
+  arm_arq_timer();
+}
+
+void Connection::arm_arq_timer() {
+  const std::uint64_t at = arq_rx_->deadline();
+  if (at == ArqReceiver::kNever || state_ == State::closed) return;
+  if (arq_timer_at_ && arq_timer_at_ <= at) return;
+  const std::uint64_t now = now_ns();
+  arq_timer_at_ = at;
+  arq_timer_.add_timeout_ns(at > now ? at - now : 0);
+}
+
+std::uint64_t Connection::min_rtt_ns() const {
+  ngtcp2_conn_info info;
+  ngtcp2_conn_get_conn_info(conn_, &info);
+  // min_rtt is UINT64_MAX until the first sample.
+  return info.min_rtt == UINT64_MAX ? 0 : info.min_rtt;
+}
+
+void Connection::trace_state(std::uint64_t now) {
+  if (!spdlog::should_log(spdlog::level::trace) || now - last_trace_ns_ < 1'000'000'000) return;
+  last_trace_ns_ = now;
+  ngtcp2_conn_info i;
+  ngtcp2_conn_get_conn_info(conn_, &i);
+  spdlog::trace("{}: rtt min {:.1f} smoothed {:.1f} latest {:.1f} var {:.1f} ms, cwnd {} KB, in flight {} KB",
+                endpoint_.log_name, i.min_rtt / 1e6, i.smoothed_rtt / 1e6, i.latest_rtt / 1e6, i.rttvar / 1e6,
+                i.cwnd / 1024, i.bytes_in_flight / 1024);
+}
+
+void Connection::read_packet(const ReceivedDatagram& d) {
+  if (state_ != State::open && state_ != State::handshaking) return;  // closed by an earlier packet
   ngtcp2_path path = make_path(d.local, d.remote);
   ngtcp2_pkt_info pi{};
   in_callback_ = true;
@@ -558,29 +638,36 @@ void Connection::write_packets() {
 
 bool Connection::flush(const std::uint8_t* data, std::size_t size, std::size_t segment) {
   if (size == 0) return true;
+  if (arq_tx_) {
+    const std::uint64_t now = now_ns();
+    for (std::size_t off = 0; off < size; off += segment)
+      arq_tx_->wrap(data + off, std::min(segment, size - off), now, wrapped_);
+    send_wrapped();
+    return true;
+  }
   if (!fec_) return endpoint_.socket->send(remote_, &local_, data, size, segment);
-  for (std::size_t off = 0; off < size; off += segment) fec_->add(data + off, std::min(segment, size - off), fec_out_);
-  send_fec_datagrams();
+  for (std::size_t off = 0; off < size; off += segment) fec_->add(data + off, std::min(segment, size - off), wrapped_);
+  send_wrapped();
   // The tail of a burst gets its parity soon, not only when the next burst fills the block.
   if (fec_->pending() && !fec_timer_.pending(EV_TIMEOUT)) fec_timer_.add_timeout_ns(config_.fec_flush_ns);
   return true;
 }
 
-void Connection::send_fec_datagrams() {
+void Connection::send_wrapped() {
   // Consecutive datagrams of one size (the last may be shorter) leave in one GSO call.
-  std::size_t i = 0, n = fec_out_.size();
+  std::size_t i = 0, n = wrapped_.size();
   while (i < n) {
-    auto first = fec_out_[i];
+    auto first = wrapped_[i];
     std::size_t seg = first.size(), total = seg, j = i + 1;
-    while (j < n && fec_out_[j].size() <= seg && fec_out_[j].data() == first.data() + total && total < 60000) {
-      total += fec_out_[j].size();
+    while (j < n && wrapped_[j].size() <= seg && wrapped_[j].data() == first.data() + total && total < 60000) {
+      total += wrapped_[j].size();
       ++j;
-      if (fec_out_[j - 1].size() < seg) break;
+      if (wrapped_[j - 1].size() < seg) break;
     }
     endpoint_.socket->send(remote_, &local_, first.data(), total, seg);
     i = j;
   }
-  fec_out_.clear();
+  wrapped_.clear();
 }
 
 std::int64_t Connection::open_stream(StreamHandler& handler) {

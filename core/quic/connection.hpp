@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "quic/arq.hpp"
 #include "quic/fec.hpp"
 #include "quic/tls.hpp"
 #include "quic/udp_socket.hpp"
@@ -39,6 +40,9 @@ struct TransportConfig {
   std::size_t fec_k = 0;
   std::size_t fec_m = 0;
   std::uint64_t fec_flush_ns = 3'000'000;  // a partly filled block gets its parity after this, in ns
+  // Selective retransmission below QUIC (quictun peers only, arq.hpp): hides random loss from
+  // the congestion controller. A client with ARQ sends it; a server answers ARQ with ARQ.
+  bool arq = false;
 };
 
 // Application error codes carried in RESET_STREAM / STOP_SENDING / CONNECTION_CLOSE.
@@ -88,14 +92,18 @@ class Connection {
                                              const TlsClientContext& tls, const SocketAddress& remote,
                                              ConnectionObserver& observer);
   // Accepts a client's first Initial packet; nullptr when it is not acceptable.
-  // `fec`: the client spoke FEC, so answer with it.
+  // `first` is the QUIC packet itself; `link` says how the client wrapped it (FEC or ARQ), and
+  // the server answers in kind.
+  enum class Link { plain, fec, arq };
   static std::unique_ptr<Connection> accept(const Endpoint& endpoint, const TransportConfig& config,
                                             const TlsServerContext& tls, const ReceivedDatagram& first,
-                                            ConnectionObserver& observer, bool fec = false);
+                                            ConnectionObserver& observer, Link link = Link::plain);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
+  // A datagram from the peer: a plain QUIC packet, or an ARQ datagram (arq.hpp), which is
+  // unwrapped here. FEC datagrams are decoded before they reach a connection.
   void on_datagram(const ReceivedDatagram& datagram);
 
   // Streams. open_stream returns -1 when the peer's stream limit is reached (wait for
@@ -163,8 +171,14 @@ class Connection {
   void schedule_write();
   void write_packets();
   bool flush(const std::uint8_t* data, std::size_t size, std::size_t segment);
-  void send_fec_datagrams();
+  void send_wrapped();
   void enable_fec();
+  void enable_arq();
+  void read_packet(const ReceivedDatagram& datagram);
+  void on_arq_datagram(const ReceivedDatagram& datagram);
+  void arm_arq_timer();
+  std::uint64_t min_rtt_ns() const;
+  void trace_state(std::uint64_t now);  // once a second at log level trace: RTT and window  // QUIC's minimum RTT, 0 before the first sample
   void arm_timer();
   void on_timer();
   void send_close(const ngtcp2_ccerr& err);  // writes, keeps and sends CONNECTION_CLOSE
@@ -210,12 +224,17 @@ class Connection {
   std::deque<std::int64_t> ready_;  // streams with bytes or FIN to send, round robin
   std::vector<std::uint8_t> tx_;    // one GSO batch
   std::unique_ptr<FecEncoder> fec_; // set when this connection protects its packets with FEC
-  FecDatagrams fec_out_;
+  DatagramBatch wrapped_;           // FEC or ARQ datagrams of the current send burst
   Event fec_timer_;                 // closes a partly filled FEC block
+  std::unique_ptr<ArqSender> arq_tx_;    // set when this connection repairs loss below QUIC
+  std::unique_ptr<ArqReceiver> arq_rx_;
+  Event arq_timer_;                 // re-requests overdue datagrams
+  std::uint64_t arq_timer_at_ = 0;  // when arq_timer_ fires (0: not armed)
   Event timer_;
   Event write_event_;
   bool in_callback_ = false;
   std::uint64_t last_rx_ns_ = 0;
+  std::uint64_t last_trace_ns_ = 0;
 };
 
 }  // namespace quictun::quic

@@ -116,13 +116,6 @@ bool invert(std::uint8_t* a, std::uint8_t* work, std::size_t n) {
 // ---------------------------------------------------------------------------------------------
 // Encoder
 
-std::uint8_t* FecDatagrams::append(std::size_t size) {
-  const std::size_t offset = bytes_.size();
-  bytes_.resize(offset + size);
-  slices_.push_back({offset, size});
-  return bytes_.data() + offset;
-}
-
 FecEncoder::FecEncoder(const FecParams& params, std::uint32_t first_block_id)
     : params_(params), block_id_(first_block_id) {
   if (params.k < 1 || params.k > kFecMaxBlock - 1)
@@ -141,7 +134,7 @@ FecEncoder::FecEncoder(const FecParams& params, std::uint32_t first_block_id)
   parity_.assign(params.m * stride_, 0);
 }
 
-void FecEncoder::add(const std::uint8_t* packet, std::size_t size, FecDatagrams& out) {
+void FecEncoder::add(const std::uint8_t* packet, std::size_t size, DatagramBatch& out) {
   if (size == 0 || size > params_.max_packet)
     throw std::invalid_argument("fec: packet of " + std::to_string(size) + " bytes (accepted: 1.." +
                                 std::to_string(params_.max_packet) + ")");
@@ -163,12 +156,12 @@ void FecEncoder::add(const std::uint8_t* packet, std::size_t size, FecDatagrams&
   if (++count_ == params_.k) emit_parity(params_.m, out);
 }
 
-void FecEncoder::flush(FecDatagrams& out) {
+void FecEncoder::flush(DatagramBatch& out) {
   if (count_ == 0) return;
   emit_parity(std::max<std::size_t>(1, (count_ * params_.m + params_.k - 1) / params_.k), out);
 }
 
-void FecEncoder::emit_parity(std::size_t parity_count, FecDatagrams& out) {
+void FecEncoder::emit_parity(std::size_t parity_count, DatagramBatch& out) {
   for (std::size_t j = 0; j < parity_count; ++j) {
     std::uint8_t* d = out.append(kFecParityHeader + coded_len_);
     d[0] = kFecMarkerParity;

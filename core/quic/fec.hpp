@@ -36,6 +36,8 @@
 #include <span>
 #include <vector>
 
+#include "quic/datagram_batch.hpp"
+
 namespace quictun::quic {
 
 // Bytes a datagram grows by at most: a parity datagram is its 8-byte header, a 2-byte length and
@@ -55,29 +57,6 @@ struct FecParams {
   std::size_t max_packet = 1452;   // largest QUIC packet the encoder accepts, in bytes
 };
 
-// Datagrams produced by the encoder, packed in one reusable byte buffer so that steady-state
-// encoding allocates nothing. clear() keeps the capacity.
-class FecDatagrams {
- public:
-  void clear() { bytes_.clear(); slices_.clear(); }
-  std::size_t size() const { return slices_.size(); }
-  bool empty() const { return slices_.empty(); }
-  std::span<const std::uint8_t> operator[](std::size_t i) const {
-    return {bytes_.data() + slices_[i].offset, slices_[i].size};
-  }
-
-  // Room for one more datagram of `size` bytes; the pointer is valid until the next append.
-  std::uint8_t* append(std::size_t size);
-
- private:
-  struct Slice {
-    std::size_t offset;  // into bytes_
-    std::size_t size;    // in bytes
-  };
-  std::vector<std::uint8_t> bytes_;
-  std::vector<Slice> slices_;
-};
-
 // The sending side of one FEC-enabled path. Not thread-safe; one per connection (or peer).
 class FecEncoder {
  public:
@@ -90,19 +69,19 @@ class FecEncoder {
   // Appends the data datagram for `packet` to `out`, and, when that packet completes a block of
   // k, the block's m parity datagrams. Throws std::invalid_argument when size is 0 or larger
   // than params.max_packet (a caller bug: ngtcp2's max UDP payload is set too high).
-  void add(const std::uint8_t* packet, std::size_t size, FecDatagrams& out);
+  void add(const std::uint8_t* packet, std::size_t size, DatagramBatch& out);
 
   // Closes a partly filled block of k' packets, appending ceil(k' * m / k) parity datagrams
   // (at least 1). Call at the end of every send burst so the tail of a transfer is protected.
   // Does nothing when the current block is empty.
-  void flush(FecDatagrams& out);
+  void flush(DatagramBatch& out);
 
   const FecParams& params() const { return params_; }
   std::uint32_t next_block_id() const { return block_id_; }
   std::size_t pending() const { return count_; }  // data packets in the open block
 
  private:
-  void emit_parity(std::size_t parity_count, FecDatagrams& out);
+  void emit_parity(std::size_t parity_count, DatagramBatch& out);
 
   FecParams params_;
   std::size_t stride_;                   // bytes per parity row: max_packet + 2

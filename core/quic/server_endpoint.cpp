@@ -7,6 +7,8 @@ namespace quictun::quic {
 namespace {
 constexpr std::size_t kCidLength = 16;  // the length Connection gives its own connection IDs
 constexpr std::size_t kMaxFecPeers = 4096;
+
+std::string peer_key(const SocketAddress& a) { return std::string(reinterpret_cast<const char*>(&a.storage), a.len); }
 }
 
 ServerEndpoint::ServerEndpoint(event_base* loop, const SocketAddress& listen, const TransportConfig& config,
@@ -37,11 +39,21 @@ void ServerEndpoint::on_readable() {
 }
 
 void ServerEndpoint::on_datagram(const ReceivedDatagram& d) {
-  if (!FecDecoder::is_fec(d.data, d.size)) {
-    route(d, false);
+  if (is_arq(d.data, d.size)) {
+    if (d.data[0] != kArqMarkerNack) {
+      route(d, arq_header_size(d.data), Connection::Link::arq);
+      return;
+    }
+    // A NACK carries no QUIC packet, hence no connection ID: it belongs to the peer's connection.
+    auto it = by_peer_.find(peer_key(d.remote));
+    if (it != by_peer_.end()) it->second->on_datagram(d);
     return;
   }
-  std::string peer(reinterpret_cast<const char*>(&d.remote.storage), d.remote.len);
+  if (!FecDecoder::is_fec(d.data, d.size)) {
+    route(d, 0, Connection::Link::plain);
+    return;
+  }
+  std::string peer = peer_key(d.remote);
   auto it = fec_decoders_.find(peer);
   if (it == fec_decoders_.end()) {
     // A flood of FEC-looking datagrams from many addresses must not grow memory without bound.
@@ -50,15 +62,16 @@ void ServerEndpoint::on_datagram(const ReceivedDatagram& d) {
   }
   FecDecoder* dec = it->second.get();
   dec->receive(d.data, d.size, [&](const std::uint8_t* packet, std::size_t size) {
-    route(ReceivedDatagram{packet, size, d.remote, d.local}, true);
+    route(ReceivedDatagram{packet, size, d.remote, d.local}, 0, Connection::Link::fec);
   });
 }
 
-void ServerEndpoint::route(const ReceivedDatagram& d, bool fec) {
+void ServerEndpoint::route(const ReceivedDatagram& d, std::size_t header, Connection::Link link) {
+  const ReceivedDatagram packet{d.data + header, d.size - header, d.remote, d.local};
   ngtcp2_version_cid vc;
-  int rv = ngtcp2_pkt_decode_version_cid(&vc, d.data, d.size, kCidLength);
+  int rv = ngtcp2_pkt_decode_version_cid(&vc, packet.data, packet.size, kCidLength);
   if (rv == NGTCP2_ERR_VERSION_NEGOTIATION) {
-    send_version_negotiation(d, vc);
+    send_version_negotiation(packet, vc);
     return;
   }
   if (rv != 0) {
@@ -73,7 +86,7 @@ void ServerEndpoint::route(const ReceivedDatagram& d, bool fec) {
   }
   // Unknown connection ID: only a client's first Initial may start a connection.
   std::unique_ptr<Connection> conn = Connection::accept(
-      Connection::Endpoint{loop_, &socket_, reset_secret_.data(), "server"}, config_, tls_, d, *this, fec);
+      Connection::Endpoint{loop_, &socket_, reset_secret_.data(), "server"}, config_, tls_, packet, *this, link);
   if (!conn) {
     if ((garbage_++ & 1023) == 0)
       spdlog::debug("server: ignoring {} stray packet(s), latest from {}", garbage_, d.remote.to_string());
@@ -86,6 +99,7 @@ void ServerEndpoint::route(const ReceivedDatagram& d, bool fec) {
   by_cid_[original] = c;
   cids_of_[c].push_back(original);
   for (const auto& cid : c->connection_ids()) on_connection_id(*c, cid, true);
+  by_peer_[peer_key(d.remote)] = c;
   spdlog::debug("server: new QUIC connection from {}", d.remote.to_string());
   c->on_datagram(d);
 }
@@ -126,7 +140,10 @@ void ServerEndpoint::on_connection_closed(Connection& c, const std::string& reas
     if (it != by_cid_.end() && it->second == &c) by_cid_.erase(it);
   }
   cids_of_.erase(&c);
-  fec_decoders_.erase(std::string(reinterpret_cast<const char*>(&c.remote().storage), c.remote().len));
+  const std::string peer = peer_key(c.remote());
+  fec_decoders_.erase(peer);
+  auto p = by_peer_.find(peer);
+  if (p != by_peer_.end() && p->second == &c) by_peer_.erase(p);
   auto it = connections_.find(&c);
   if (it != connections_.end()) {
     graveyard_.push_back(std::move(it->second));

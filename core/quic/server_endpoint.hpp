@@ -33,7 +33,8 @@ class ServerEndpoint : private ConnectionObserver {
  private:
   void on_readable();
   void on_datagram(const ReceivedDatagram& d);
-  void route(const ReceivedDatagram& d, bool fec);
+  // Routes the QUIC packet `header` bytes into `d` (behind an ARQ header, say) to its connection.
+  void route(const ReceivedDatagram& d, std::size_t header, Connection::Link link);
   void send_version_negotiation(const ReceivedDatagram& d, const ngtcp2_version_cid& vc);
   void on_handshake_done(Connection&) override;
   void on_remote_stream(Connection& c, std::int64_t id) override { listener_.on_new_stream(c, id); }
@@ -57,6 +58,7 @@ class ServerEndpoint : private ConnectionObserver {
   std::vector<std::unique_ptr<Connection>> graveyard_;
   // FEC decoders by client address (raw sockaddr bytes): parity datagrams carry no connection ID.
   std::unordered_map<std::string, std::unique_ptr<FecDecoder>> fec_decoders_;
+  std::unordered_map<std::string, Connection*> by_peer_;  // routes ARQ NACKs, which carry no connection ID
   std::uint64_t garbage_ = 0;  // undecodable datagrams, logged sparingly
 };
 

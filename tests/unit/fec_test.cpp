@@ -48,7 +48,7 @@ std::vector<Bytes> make_packets(std::mt19937_64& rng, std::size_t count, std::si
 // Encodes `packets`, calling flush() after every `burst` packets and at the end.
 std::vector<Datagram> encode(FecEncoder& enc, const std::vector<Bytes>& packets, std::size_t burst = 0) {
   std::vector<Datagram> out;
-  FecDatagrams batch;
+  DatagramBatch batch;
   auto collect = [&] {
     for (std::size_t i = 0; i < batch.size(); ++i) {
       Bytes d(batch[i].begin(), batch[i].end());
@@ -136,7 +136,7 @@ TEST(Fec, WithoutLossEveryPacketIsPassedOnOnceAndAtOnce) {
 
 TEST(Fec, DatagramsHaveTheDocumentedLayoutAndOverhead) {
   FecEncoder enc({.k = 3, .m = 2, .max_packet = 1452}, 0x01020304);
-  FecDatagrams out;
+  DatagramBatch out;
   std::vector<Bytes> packets = {Bytes(100, 0x41), Bytes(1452, 0x42), Bytes(7, 0x43)};
   for (const auto& p : packets) enc.add(p.data(), p.size(), out);
   ASSERT_EQ(out.size(), 5u);
@@ -296,7 +296,7 @@ TEST(Fec, MoreThanMLossesStillPassOnTheSurvivorsAndNothingElse) {
 
 TEST(Fec, FlushClosesAPartialBlockWithParityScaledToIt) {
   FecEncoder enc({.k = 20, .m = 2, .max_packet = 1452});
-  FecDatagrams out;
+  DatagramBatch out;
   enc.flush(out);
   EXPECT_TRUE(out.empty()) << "flushing an empty block sends parity";
 
@@ -628,7 +628,7 @@ TEST(Fec, SettingsOutOfRangeAreRefusedWithTheReason) {
   EXPECT_NE(message([] { FecDecoder d({.max_buffered_bytes = 1000}); }).find("one full block"), std::string::npos);
 
   FecEncoder enc({.k = 20, .m = 2, .max_packet = 1200});
-  FecDatagrams out;
+  DatagramBatch out;
   Bytes big(1201, 0x41);
   EXPECT_THROW(enc.add(big.data(), big.size(), out), std::invalid_argument);
   EXPECT_THROW(enc.add(big.data(), 0, out), std::invalid_argument);
@@ -640,7 +640,7 @@ TEST(Fec, ThroughputMicroCheck) {
   std::mt19937_64 rng(4);
   auto packets = make_packets(rng, 20 * 50, 1400, 1400);
   FecEncoder enc({.k = 20, .m = 2, .max_packet = 1452});
-  FecDatagrams out;
+  DatagramBatch out;
   std::vector<Bytes> wire;
   const int rounds = 20;
   auto t0 = std::chrono::steady_clock::now();
