@@ -169,10 +169,13 @@ bool parse_on_off(const std::string& text, const std::string& origin) {
   throw UsageError(origin + ": expected on or off, got \"" + text + "\"");
 }
 
-// FEC and ARQ both wrap every datagram; one connection uses one of them.
-void check_link(const quic::TransportConfig& q, const std::string& origin) {
-  if (q.arq && q.fec_k)
-    throw UsageError(origin + ": ARQ and FEC cannot be combined; choose one (arq = off or fec = \"off\")");
+// FEC and ARQ both wrap every datagram; one connection uses one of them. ARQ is on by default,
+// so asking for FEC turns it off unless ARQ was asked for too, which is an error.
+void settle_link(quic::TransportConfig& q, bool arq_given, const std::string& origin) {
+  if (!q.fec_k) return;
+  if (arq_given && q.arq)
+    throw UsageError(origin + ": ARQ and FEC cannot be combined; choose one (turn arq off or fec off)");
+  q.arq = false;
 }
 
 const std::set<std::string> kLogLevels = {"trace", "debug", "info", "warn", "error", "off"};
@@ -205,8 +208,9 @@ void read_common(const TomlReader& r, const toml::table& root, CommonSettings& s
     std::string fec;
     if (r.str(*q, "fec", fec, &origin)) parse_fec(fec, origin, s.quic);
     bool arq = false;
-    if (r.boolean(*q, "arq", arq)) s.quic.arq = arq;
-    if (const toml::node* n = q->get("arq")) check_link(s.quic, r.where(*n));
+    const bool arq_given = r.boolean(*q, "arq", arq);
+    if (arq_given) s.quic.arq = arq;
+    if (const toml::node* n = q->get("fec")) settle_link(s.quic, arq_given, r.where(*n));
     double d;
     if (r.number(*q, "test_drop_rate", d)) {
       if (d < 0 || d >= 1) r.fail(*q->get("test_drop_rate"), "'test_drop_rate' must be in [0, 1)");
@@ -280,15 +284,15 @@ struct CommonFlags {
 void add_common(CLI::App& app, CommonFlags& f) {
   f.config_opt = app.add_option("-c,--config", f.config, "TOML configuration file (flags override it)");
   f.log_opt = app.add_option("--log-level", f.log_level, "trace, debug, info (default), warn, error or off");
-  f.cc_opt = app.add_option("--congestion-control", f.congestion, "QUIC congestion control: cubic (default), reno or bbr");
+  f.cc_opt = app.add_option("--congestion-control", f.congestion, "QUIC congestion control: bbr (default), cubic or reno");
   f.dirs_opt = app.add_option("--plugin-dir", f.plugin_dirs,
                               "directory to search for plugins (repeatable; default: the build tree's or installed plugins)");
   f.fec_opt = app.add_option("--fec", f.fec,
                              "forward error correction below QUIC, K:M data:parity datagrams per block (e.g. 20:2), "
                              "on (=20:2) or off (default). quictun peers only: a server answers FEC with FEC");
   f.arq_opt = app.add_option("--arq", f.arq,
-                             "repair lost datagrams below QUIC, so random loss does not throttle it: on or off (default). "
-                             "quictun peers only: a server answers ARQ with ARQ");
+                             "repair lost datagrams below QUIC so that random loss does not throttle the tunnel: on "
+                             "(default) or off. Used only when both peers are quictun (negotiated in the handshake)");
   f.drop_opt = app.add_option("--test-drop-rate", f.drop_rate_text,
                               "TESTING ONLY: drop this fraction (0..1) of received QUIC datagrams");
 }
@@ -302,9 +306,9 @@ void apply_common_flags(const CommonFlags& f, CommonSettings& s) {
   }
   if (f.fec_opt->count()) parse_fec(f.fec, "--fec", s.quic);
   if (f.arq_opt->count()) s.quic.arq = parse_on_off(f.arq, "--arq");
-  if (f.fec_opt->count() && !f.arq_opt->count() && s.quic.fec_k) s.quic.arq = false;  // a flag beats the file
+  // A flag beats the file: --arq on drops the file's FEC, --fec drops the file's ARQ.
   if (f.arq_opt->count() && !f.fec_opt->count() && s.quic.arq) s.quic.fec_k = s.quic.fec_m = 0;
-  if (f.fec_opt->count() || f.arq_opt->count()) check_link(s.quic, f.arq_opt->count() ? "--arq" : "--fec");
+  if (f.fec_opt->count()) settle_link(s.quic, f.arq_opt->count() > 0, "--fec");
   if (f.drop_opt->count()) {
     double d = -1;
     try {

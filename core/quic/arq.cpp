@@ -43,21 +43,19 @@ ArqSender::ArqSender(std::uint32_t first_number, std::size_t history)
 }
 
 void ArqSender::wrap(const std::uint8_t* packet, std::size_t size, std::uint64_t now_ns, DatagramBatch& out) {
-  std::size_t total = size + kArqSequencedHeader;
+  const std::size_t total = size + kArqHeader;
+  std::uint8_t* d = out.append(total);
   if (size < kArqMinSequenced || total > kArqMaxDatagram) {
-    std::uint8_t* d = out.append(size + kArqLightHeader);
     d[0] = kArqMarkerLight;
     put32(d + 1, next_ - 1);
-    std::memcpy(d + kArqLightHeader, packet, size);
+    std::memcpy(d + kArqHeader, packet, size);
     ++stats_.light;
     return;
   }
-  std::uint8_t* d = out.append(total);
   const std::uint32_t number = next_++;
   d[0] = kArqMarkerSequenced;
   put32(d + 1, number);
-  put32(d + 5, static_cast<std::uint32_t>(now_ns / 1000));
-  std::memcpy(d + kArqSequencedHeader, packet, size);
+  std::memcpy(d + kArqHeader, packet, size);
   Slot& slot = slots_[number & mask_];
   slot.number = number;
   slot.size = static_cast<std::uint16_t>(total);
@@ -137,7 +135,7 @@ void ArqReceiver::mark_missing(std::uint32_t from, std::uint32_t to, std::uint64
     s.number = n;
     s.present = false;
     s.missing = true;
-    s.abandoned = false;
+    s.abandoned = s.skipped = false;
     s.nacks = 1;
     s.last_nack_ns = now_ns;
     missing_.push_back(n);
@@ -158,6 +156,7 @@ void ArqReceiver::advance(const Deliver& deliver) {
     if (!s.present) {
       if (s.abandoned) {
         s.abandoned = s.missing = false;
+        s.skipped = true;
         ++next_;
         continue;
       }
@@ -178,8 +177,9 @@ void ArqReceiver::skip_head(const Deliver& deliver) {
     deliver(s.bytes.data(), s.bytes.size());
     s.present = false;
     s.bytes.clear();
-  } else if (!s.abandoned) {
-    ++stats_.given_up;
+  } else {
+    if (!s.abandoned) ++stats_.given_up;
+    s.skipped = true;
   }
   s.missing = s.abandoned = false;
   ++next_;
@@ -198,10 +198,10 @@ void ArqReceiver::flush_all(const Deliver& deliver) {
 
 void ArqReceiver::receive(const std::uint8_t* d, std::size_t size, std::uint64_t now_ns, const Deliver& deliver,
                           const Send& send) {
-  if ((d[0] != kArqMarkerSequenced && d[0] != kArqMarkerLight) || size <= arq_header_size(d)) return;
+  if ((d[0] != kArqMarkerSequenced && d[0] != kArqMarkerLight) || size <= kArqHeader) return;
   const std::uint32_t number = get32(d + 1);
-  const std::uint8_t* packet = d + arq_header_size(d);
-  const std::size_t packet_size = size - arq_header_size(d);
+  const std::uint8_t* packet = d + kArqHeader;
+  const std::size_t packet_size = size - kArqHeader;
   const std::int32_t window = static_cast<std::int32_t>(mask_ + 1);
 
   if (d[0] == kArqMarkerLight) {
@@ -231,8 +231,13 @@ void ArqReceiver::receive(const std::uint8_t* d, std::size_t size, std::uint64_t
     start(number);
     off = 0;
   }
-  if (off < 0) {  // behind the head: a gap given up, or a copy of a delivered datagram
-    ++stats_.late;
+  if (off < 0) {  // behind the head: a copy of a delivered datagram, or a gap passed
+    const Slot& old = slot(number);
+    if (off >= -window && old.number == number && !old.skipped) {
+      ++stats_.duplicates;
+      return;
+    }
+    ++stats_.late;  // QUIC counted it lost, but still takes it
     deliver(packet, packet_size);
     return;
   }
@@ -265,29 +270,13 @@ void ArqReceiver::receive(const std::uint8_t* d, std::size_t size, std::uint64_t
     }
     s.missing = s.abandoned = false;
   } else {
-    const bool gap = number != end_;
-    const std::uint32_t gap_start = end_;
     count_loss(number - end_, 1);
-    // Resent copies carry their first send time, so only first copies feed the delay filters.
-    const bool full_queue = congested(get32(d + 5), now_ns);
+    mark_missing(end_, number, now_ns);
     end_ = number + 1;
     s.missing = false;
-    if (gap && full_queue) {
-      // Dropped by a full queue: QUIC must see this loss, so it is not requested and the packets
-      // behind it are not held for it.
-      for (std::uint32_t n = gap_start; n != number; ++n) {
-        Slot& g = slot(n);
-        g.number = n;
-        g.present = false;
-        g.missing = true;
-        g.abandoned = true;
-        ++stats_.congested;
-      }
-    } else if (gap) {
-      mark_missing(gap_start, number, now_ns);
-    }
   }
   s.number = number;
+  s.skipped = false;
   if (number == next_) {
     ++next_;
     deliver(packet, packet_size);
@@ -297,37 +286,9 @@ void ArqReceiver::receive(const std::uint8_t* d, std::size_t size, std::uint64_t
     s.bytes.assign(packet, packet + packet_size);
     held_bytes_ += packet_size;
     ++stats_.held;
-    advance(deliver);  // the head may be a gap left to QUIC
     while (held_bytes_ > max_held_bytes_ && next_ != end_) skip_head(deliver);
   }
   send_nacks(send);
-}
-
-bool ArqReceiver::congested(std::uint32_t send_time_us, std::uint64_t now_ns) {
-  constexpr std::uint64_t kEpochNs = 5'000'000'000;
-  // Raw one-way delay: receive clock minus send clock, both wrapping at 2^32 us; only its changes
-  // matter, so the unknown clock offset cancels.
-  const std::int64_t owd = static_cast<std::int32_t>(static_cast<std::uint32_t>(now_ns / 1000) - send_time_us);
-  Extremes& e = delay_;
-  if (!e.have) {
-    e = Extremes{now_ns, true, {owd, owd}, {0, 0}};
-    return false;
-  }
-  if (now_ns - e.epoch_start_ns >= kEpochNs) {
-    e.epoch_start_ns = now_ns;
-    e.min_owd[1] = e.min_owd[0];
-    e.max_queue[1] = e.max_queue[0];
-    e.min_owd[0] = owd;
-    e.max_queue[0] = 0;
-  }
-  e.min_owd[0] = std::min(e.min_owd[0], owd);
-  const std::int64_t base = std::min(e.min_owd[0], e.min_owd[1]);
-  const std::int64_t queue = owd - base;
-  e.max_queue[0] = std::max(e.max_queue[0], queue);
-  const std::int64_t max_queue = std::max(e.max_queue[0], e.max_queue[1]);
-  // Below 2 ms of queue nothing is congested (that much is jitter and batching).
-  static const std::int64_t pct = getenv("ARQ_PCT") ? atoi(getenv("ARQ_PCT")) : kArqCongestedPercent;  // EXPERIMENT
-  return queue >= 2000 && queue * 100 >= max_queue * pct;
 }
 
 void ArqReceiver::count_loss(std::uint32_t lost, std::uint32_t arrived) {

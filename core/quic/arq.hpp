@@ -12,12 +12,10 @@
 // costs its parity ratio whether or not anything is lost). A gap still open after kArqMaxNacks
 // requests is given up: the packets behind it move on, and QUIC's own recovery handles the loss.
 //
-// Only random loss is hidden. A datagram dropped by a full bottleneck queue is congestion, and
-// QUIC must see it, or the controller would keep the queue full (loss hidden, it never backs
-// off) and every repair would wait behind it. Sequenced datagrams carry their send time; the
-// receiver tracks the one-way delay above its minimum (the queueing delay) and the largest
-// queueing delay seen lately (about the queue's size). A gap found while the queue is near that
-// size (kArqCongestedPercent) is left to QUIC; one found at a lower queue is repaired.
+// All loss is hidden, overflow of a bottleneck queue included: ngtcp2's BBR bounds what it keeps
+// in flight by its own model (about two bandwidth-delay products), not by loss, so the queue it
+// builds stays bounded. (Letting queue losses through to it was measured worse: every such loss
+// cuts BBRv2's short-term bounds, bench/notes.md.)
 //
 // Two classes of datagrams, by size:
 //  - sequenced (kArqMinSequenced bytes and more: packets that carry stream data): numbered,
@@ -31,7 +29,7 @@
 // Wire format (multi-byte fields big-endian). The first byte is below 0x40 as for FEC (fec.hpp),
 // so plain QUIC, FEC and ARQ datagrams are told apart by it alone.
 //
-//   sequenced  0x23 | number (4) | send time (4, microseconds, wrapping) | QUIC packet
+//   sequenced  0x23 | number (4) | QUIC packet
 //   light      0x24 | number of the last sequenced datagram sent before it (4) | QUIC packet
 //   nack       0x25 | copies (1) | n (1) | n x ( first number (4) | count (1) )     n in 1..kArqMaxRanges
 //
@@ -58,9 +56,7 @@ namespace quictun::quic {
 inline constexpr std::uint8_t kArqMarkerSequenced = 0x23;
 inline constexpr std::uint8_t kArqMarkerLight = 0x24;
 inline constexpr std::uint8_t kArqMarkerNack = 0x25;
-inline constexpr std::size_t kArqSequencedHeader = 9;   // marker, number, send time
-inline constexpr std::size_t kArqLightHeader = 5;       // marker, number
-inline constexpr std::size_t kArqCongestedPercent = 70; // of the largest queueing delay seen lately
+inline constexpr std::size_t kArqHeader = 5;            // marker, number
 inline constexpr std::size_t kArqMinSequenced = 256;    // smaller datagrams travel light
 inline constexpr std::size_t kArqMaxDatagram = 1500;    // larger ones are not stored, so travel light
 inline constexpr std::size_t kArqMaxRanges = 64;        // ranges per NACK datagram
@@ -74,10 +70,6 @@ inline bool is_arq(const std::uint8_t* d, std::size_t n) {
   return n >= 2 && d[0] >= kArqMarkerSequenced && d[0] <= kArqMarkerNack;
 }
 
-// Bytes before the QUIC packet in a sequenced or light datagram.
-inline std::size_t arq_header_size(const std::uint8_t* d) {
-  return d[0] == kArqMarkerSequenced ? kArqSequencedHeader : kArqLightHeader;
-}
 
 struct ArqSenderStats {
   std::uint64_t sequenced = 0;     // datagrams numbered and stored
@@ -126,7 +118,6 @@ struct ArqReceiverStats {
   std::uint64_t held = 0;          // datagrams that waited behind a gap
   std::uint64_t repaired = 0;      // gaps filled after a request
   std::uint64_t given_up = 0;      // gaps skipped after kArqMaxNacks requests: left to QUIC
-  std::uint64_t congested = 0;     // gaps left to QUIC at once: the queue was full
   std::uint64_t duplicates = 0;    // copies of datagrams already taken
   std::uint64_t late = 0;          // datagrams behind a skipped gap (passed on at once)
   std::uint64_t nacks_sent = 0;    // NACK datagrams sent
@@ -168,6 +159,7 @@ class ArqReceiver {
     bool present = false;          // a datagram waits here
     bool missing = false;          // known gap (requested)
     bool abandoned = false;        // a gap no longer waited for: advance() skips it
+    bool skipped = false;          // passed as a gap: a late copy may still help QUIC
     std::uint8_t nacks = 0;
     std::uint64_t last_nack_ns = 0;
     std::vector<std::uint8_t> bytes;  // the QUIC packet; capacity kept
@@ -185,7 +177,6 @@ class ArqReceiver {
   void flush_all(const Deliver& deliver);     // delivers everything held, gaps or not
   void send_nacks(const Send& send);
   void count_loss(std::uint32_t lost, std::uint32_t arrived);
-  bool congested(std::uint32_t send_time_us, std::uint64_t now_ns);  // also feeds the delay filters
 
   std::size_t mask_;
   std::size_t max_held_bytes_;
@@ -197,19 +188,11 @@ class ArqReceiver {
   std::uint32_t next_ = 0;               // next number to deliver
   std::uint32_t end_ = 0;                // one past the highest number known to exist
   std::size_t held_bytes_ = 0;
-  std::uint64_t deadline_ = kNever;
+  std::uint64_t deadline_ = kNever;      // next request timeout
   std::uint64_t rtt_hint_ = 0;
   std::uint32_t window_lost_ = 0, window_total_ = 0;  // gaps and datagrams since the last estimate
   std::uint32_t loss_permille_ = 0;                   // smoothed loss rate, 0.1 % units
   std::uint64_t srtt_ = 0, rttvar_ = 0;  // repair round trips (request to arrival), 0: no sample yet
-  // Windowed extremes over two epochs (the current one and the last), in microseconds: the
-  // smallest raw one-way delay (clock offset included) and the largest queueing delay.
-  struct Extremes {
-    std::uint64_t epoch_start_ns = 0;
-    bool have = false;
-    std::int64_t min_owd[2] = {0, 0};
-    std::int64_t max_queue[2] = {0, 0};
-  } delay_;
   ArqReceiverStats stats_;
 };
 

@@ -15,6 +15,8 @@ namespace {
 
 constexpr std::size_t kCidLength = 16;
 constexpr std::size_t kMaxBatch = 64;          // packets per GSO send (and per write round)
+constexpr std::size_t kMaxGsoBytes = 65000;    // one GSO send is one IP datagram's worth at most
+constexpr std::size_t kMaxPacket = 1500;       // above any max_tx_udp_payload_size set here
 constexpr std::size_t kChunk = 64 * 1024;      // send-buffer chunk size
 constexpr std::size_t kMaxVecs = 16;
 
@@ -124,7 +126,7 @@ ngtcp2_callbacks Connection::callbacks(bool server) {
 Connection::Connection(const Endpoint& endpoint, const TransportConfig& config, ConnectionObserver& observer,
                        const SocketAddress& remote, const SocketAddress& local)
     : endpoint_(endpoint), config_(config), observer_(observer), remote_(remote), local_(local) {
-  tx_.resize(kMaxBatch * NGTCP2_MAX_UDP_PAYLOAD_SIZE);
+  tx_.resize(kMaxBatch * kMaxPacket);
   conn_ref_.get_conn = get_conn;
   conn_ref_.user_data = &conn_;
   timer_.assign(endpoint.loop, -1, 0, [this](short) { on_timer(); });
@@ -149,14 +151,14 @@ void Connection::enable_arq() {
   std::uint32_t first = 0;
   gnutls_rnd(GNUTLS_RND_NONCE, &first, sizeof first);
   arq_tx_ = std::make_unique<ArqSender>(first);
-  arq_rx_ = std::make_unique<ArqReceiver>();
+  if (!arq_rx_) arq_rx_ = std::make_unique<ArqReceiver>();
 }
 
 void Connection::enable_fec() {
   FecParams p;
   p.k = config_.fec_k ? config_.fec_k : 20;
   p.m = config_.fec_k ? config_.fec_m : 2;
-  p.max_packet = NGTCP2_MAX_UDP_PAYLOAD_SIZE;
+  p.max_packet = ngtcp2_conn_get_max_tx_udp_payload_size(conn_);  // PMTUD may grow packets up to this
   fec_ = std::make_unique<FecEncoder>(p);
 }
 
@@ -165,9 +167,9 @@ Connection::~Connection() {
     const auto& t = arq_tx_->stats();
     const auto& r = arq_rx_->stats();
     spdlog::info("{}: ARQ sent {} datagrams ({} light), resent {} on {} requests ({} expired); received {} ({} light), "
-                 "{} held, {} repaired, {} given up, {} left to QUIC (full queue), {} late, {} duplicates, {} requests sent; repair RTT {:.1f} ms",
+                 "{} held, {} repaired, {} given up, {} late, {} duplicates, {} requests sent; repair RTT {:.1f} ms",
                  endpoint_.log_name, t.sequenced + t.light, t.light, t.resent, t.nacks, t.expired,
-                 r.sequenced + r.light, r.light, r.held, r.repaired, r.given_up, r.congested, r.late, r.duplicates, r.nacks_sent,
+                 r.sequenced + r.light, r.light, r.held, r.repaired, r.given_up, r.late, r.duplicates, r.nacks_sent,
                  arq_rx_->request_timeout_ns() / 1e6);
   }
   timer_.reset();
@@ -219,11 +221,10 @@ std::unique_ptr<Connection> Connection::connect(const Endpoint& endpoint, const 
   int rv = ngtcp2_conn_client_new(&c->conn_, &dcid, &scid, &path, NGTCP2_PROTO_VER_V1, &cb, &settings, &params,
                                   nullptr, c.get());
   if (rv != 0) throw RuntimeError(std::string("QUIC client: ") + ngtcp2_strerror(rv));
-  c->tls_ = tls.new_session(&c->conn_ref_);
+  c->tls_ = tls.new_session(&c->conn_ref_, config.arq);
   ngtcp2_conn_set_tls_native_handle(c->conn_, c->tls_->get());
   if (config.keep_alive_ns) ngtcp2_conn_set_keep_alive_timeout(c->conn_, config.keep_alive_ns);
   if (config.fec_k) c->enable_fec();
-  if (config.arq) c->enable_arq();
   c->schedule_write();
   return c;
 }
@@ -253,10 +254,9 @@ std::unique_ptr<Connection> Connection::accept(const Endpoint& endpoint, const T
     spdlog::warn("server: cannot accept QUIC connection from {}: {}", first.remote.to_string(), ngtcp2_strerror(rv));
     return nullptr;
   }
-  c->tls_ = tls.new_session(&c->conn_ref_);
+  c->tls_ = tls.new_session(&c->conn_ref_, config.arq);
   ngtcp2_conn_set_tls_native_handle(c->conn_, c->tls_->get());
   if (link == Link::fec) c->enable_fec();
-  if (link == Link::arq) c->enable_arq();
   return c;
 }
 
@@ -277,8 +277,11 @@ void Connection::on_datagram(const ReceivedDatagram& d) {
   }
   last_rx_ns_ = now_ns();
   trace_state(last_rx_ns_);
-  if (arq_rx_ && is_arq(d.data, d.size)) {
-    on_arq_datagram(d);
+  if (is_arq(d.data, d.size)) {
+    // The peer starts wrapping once its side of the handshake completes, which can be before
+    // ours: the receiving half comes to life with its first datagram.
+    if (!arq_rx_ && config_.arq && !fec_) arq_rx_ = std::make_unique<ArqReceiver>();
+    if (arq_rx_) on_arq_datagram(d);
     return;
   }
   read_packet(d);
@@ -287,6 +290,7 @@ void Connection::on_datagram(const ReceivedDatagram& d) {
 void Connection::on_arq_datagram(const ReceivedDatagram& d) {
   const std::uint64_t now = now_ns();
   if (d.data[0] == kArqMarkerNack) {
+    if (!arq_tx_) return;
     arq_tx_->on_nack(d.data, d.size, now, [this](const std::uint8_t* p, std::size_t n) {
       endpoint_.socket->send(remote_, &local_, p, n, n);
     });
@@ -525,6 +529,9 @@ void Connection::write_packets() {
   if (state_ != State::handshaking && state_ != State::open) return;
   std::uint64_t ts = now_ns();
   std::size_t max_payload = ngtcp2_conn_get_path_max_tx_udp_payload_size(conn_);
+  // ngtcp2 needs room for its largest packet, a PMTUD probe bigger than the path's current
+  // size; given only that size, it never probes and packets stay at 1200 bytes.
+  const std::size_t room = ngtcp2_conn_get_max_tx_udp_payload_size(conn_);
   std::size_t quantum = ngtcp2_conn_get_send_quantum(conn_);
   std::size_t max_packets = std::clamp<std::size_t>(quantum / max_payload, 1, kMaxBatch);
   ngtcp2_path_storage ps;
@@ -566,7 +573,7 @@ void Connection::write_packets() {
     }
     ngtcp2_ssize datalen = -1;
     std::uint8_t* out = tx_.data() + batch_len;
-    ngtcp2_ssize n = ngtcp2_conn_writev_stream(conn_, &ps.path, &pi, out, max_payload, &datalen, flags, id,
+    ngtcp2_ssize n = ngtcp2_conn_writev_stream(conn_, &ps.path, &pi, out, room, &datalen, flags, id,
                                                nvec ? vecs : nullptr, nvec, ts);
     if (n < 0) {
       if (n == NGTCP2_ERR_STREAM_DATA_BLOCKED && s) {
@@ -603,9 +610,9 @@ void Connection::write_packets() {
       ready_.push_back(id);
     }
     if (n == 0) {
-      if (s && datalen < 0) {
-        // Nothing fitted (congestion or connection flow control): try again when ngtcp2 allows.
-      }
+      if (ngtcp2_conn_get_cwnd_left(conn_) == 0) ++dbg_[0];
+      else if (!s) ++dbg_[1];
+      else ++dbg_[2];
       break;
     }
     std::size_t len = static_cast<std::size_t>(n);
@@ -625,12 +632,21 @@ void Connection::write_packets() {
       batch_len = len;
     }
     if (++packets >= max_packets) break;
-    if (batch_len + max_payload > tx_.size()) {
+    if (batch_len + room > std::min(tx_.size(), kMaxGsoBytes)) {
       flush(tx_.data(), batch_len, segment);
       batch_len = 0;
     }
   }
   flush(tx_.data(), batch_len, segment);
+  dbg_[3] += packets;
+  if (spdlog::should_log(spdlog::level::trace) && ts - dbg_ts_ > 100'000'000) {
+    ngtcp2_conn_info i;
+    ngtcp2_conn_get_conn_info(conn_, &i);
+    spdlog::trace("DBG {}: pkts {} cwnd-lim {} app-lim {} pace/fc {} | srtt {:.0f} cwnd {}K infl {}K", endpoint_.log_name,
+                  dbg_[3], dbg_[0], dbg_[1], dbg_[2], i.smoothed_rtt / 1e6, i.cwnd / 1024, i.bytes_in_flight / 1024);
+    dbg_ts_ = ts;
+    dbg_[0] = dbg_[1] = dbg_[2] = dbg_[3] = 0;
+  }
   ngtcp2_conn_update_pkt_tx_time(conn_, ts);
   arm_timer();
   // A full round means more may be waiting; pacing decides when via the timer.
@@ -834,6 +850,8 @@ int Connection::on_handshake_completed() {
     return NGTCP2_ERR_CALLBACK_FAILURE;
   }
   state_ = State::open;
+  // Both peers chose the ARQ extension: wrap from now on (FEC, explicitly asked for, wins).
+  if (tls_->alpn_arq() && !fec_) enable_arq();
   observer_.on_handshake_done(*this);
   return 0;
 }

@@ -25,7 +25,7 @@ enum class CongestionControl { cubic, reno, bbr };
 
 // QUIC transport settings; every field a knob of quictun.toml's [quic] table.
 struct TransportConfig {
-  CongestionControl congestion = CongestionControl::cubic;
+  CongestionControl congestion = CongestionControl::bbr;  // bench/RESULTS.md: best at every loss rate
   std::uint64_t handshake_timeout_ns = 10'000'000'000ull;  // give up a handshake after this, in ns
   std::uint64_t idle_timeout_ns = 30'000'000'000ull;       // close a silent connection after this, in ns
   std::uint64_t keep_alive_ns = 0;                         // PING after this much silence (0: off), in ns
@@ -40,9 +40,10 @@ struct TransportConfig {
   std::size_t fec_k = 0;
   std::size_t fec_m = 0;
   std::uint64_t fec_flush_ns = 3'000'000;  // a partly filled block gets its parity after this, in ns
-  // Selective retransmission below QUIC (quictun peers only, arq.hpp): hides random loss from
-  // the congestion controller. A client with ARQ sends it; a server answers ARQ with ARQ.
-  bool arq = false;
+  // Selective retransmission below QUIC (arq.hpp): hides random loss from the congestion
+  // controller. Offered (client) / accepted (server) through ALPN, so a peer without it (the Go
+  // quic-tun) simply does not use it.
+  bool arq = true;
 };
 
 // Application error codes carried in RESET_STREAM / STOP_SENDING / CONNECTION_CLOSE.
@@ -92,9 +93,9 @@ class Connection {
                                              const TlsClientContext& tls, const SocketAddress& remote,
                                              ConnectionObserver& observer);
   // Accepts a client's first Initial packet; nullptr when it is not acceptable.
-  // `first` is the QUIC packet itself; `link` says how the client wrapped it (FEC or ARQ), and
-  // the server answers in kind.
-  enum class Link { plain, fec, arq };
+  // `first` is the QUIC packet itself; `link` says how the client wrapped it, and the server
+  // answers in kind.
+  enum class Link { plain, fec };
   static std::unique_ptr<Connection> accept(const Endpoint& endpoint, const TransportConfig& config,
                                             const TlsServerContext& tls, const ReceivedDatagram& first,
                                             ConnectionObserver& observer, Link link = Link::plain);
@@ -235,6 +236,8 @@ class Connection {
   bool in_callback_ = false;
   std::uint64_t last_rx_ns_ = 0;
   std::uint64_t last_trace_ns_ = 0;
+  std::uint64_t dbg_[4] = {0, 0, 0, 0};
+  std::uint64_t dbg_ts_ = 0;
 };
 
 }  // namespace quictun::quic

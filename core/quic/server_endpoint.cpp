@@ -41,7 +41,7 @@ void ServerEndpoint::on_readable() {
 void ServerEndpoint::on_datagram(const ReceivedDatagram& d) {
   if (is_arq(d.data, d.size)) {
     if (d.data[0] != kArqMarkerNack) {
-      route(d, arq_header_size(d.data), Connection::Link::arq);
+      route(d, kArqHeader, Connection::Link::plain);
       return;
     }
     // A NACK carries no QUIC packet, hence no connection ID: it belongs to the peer's connection.
@@ -84,8 +84,11 @@ void ServerEndpoint::route(const ReceivedDatagram& d, std::size_t header, Connec
     it->second->on_datagram(d);
     return;
   }
-  // Unknown connection ID: only a client's first Initial may start a connection.
-  std::unique_ptr<Connection> conn = Connection::accept(
+  // Unknown connection ID: only a client's first Initial may start a connection, and a client
+  // wraps nothing in ARQ before the handshake has chosen it.
+  std::unique_ptr<Connection> conn;
+  if (header == 0)
+    conn = Connection::accept(
       Connection::Endpoint{loop_, &socket_, reset_secret_.data(), "server"}, config_, tls_, packet, *this, link);
   if (!conn) {
     if ((garbage_++ & 1023) == 0)

@@ -26,11 +26,23 @@ void check_file(int rc, const std::string& what, const std::string& file) {
   if (rc < 0) throw UsageError(what + " \"" + file + "\": " + gnutls_strerror(rc));
 }
 
-gnutls_datum_t alpn_datum() {
+gnutls_datum_t datum(const char* text) {
   gnutls_datum_t d;
-  d.data = reinterpret_cast<unsigned char*>(const_cast<char*>(alpn_protocol));
-  d.size = static_cast<unsigned>(std::strlen(alpn_protocol));
+  d.data = reinterpret_cast<unsigned char*>(const_cast<char*>(text));
+  d.size = static_cast<unsigned>(std::strlen(text));
   return d;
+}
+
+// Our protocols in order of preference: the ARQ extension first when allowed.
+void set_alpn(gnutls_session_t s, bool arq, unsigned flags) {
+  gnutls_datum_t list[2] = {datum(alpn_protocol_arq), datum(alpn_protocol)};
+  check(gnutls_alpn_set_protocols(s, arq ? list : list + 1, arq ? 2 : 1, flags), "ALPN");
+}
+
+bool selected_is(gnutls_session_t s, const char* protocol) {
+  gnutls_datum_t selected;
+  if (gnutls_alpn_get_selected_protocol(s, &selected) != 0) return false;
+  return selected.size == std::strlen(protocol) && std::memcmp(selected.data, protocol, selected.size) == 0;
 }
 
 // GnuTLS accepts a ClientHello without ALPN even when ALPN is mandatory; refuse it here so a
@@ -95,11 +107,10 @@ std::string TlsSession::peer_certificate_subject() const {
 }
 
 bool TlsSession::alpn_ok() const {
-  gnutls_datum_t selected;
-  if (gnutls_alpn_get_selected_protocol(session_, &selected) != 0) return false;
-  return selected.size == std::strlen(alpn_protocol) &&
-         std::memcmp(selected.data, alpn_protocol, selected.size) == 0;
+  return selected_is(session_, alpn_protocol) || selected_is(session_, alpn_protocol_arq);
 }
+
+bool TlsSession::alpn_arq() const { return selected_is(session_, alpn_protocol_arq); }
 
 TlsServerContext::TlsServerContext(const TlsServerOptions& options)
     : require_client_cert_(options.require_client_cert) {
@@ -134,7 +145,7 @@ TlsServerContext::~TlsServerContext() {
   gnutls_certificate_free_credentials(cred_);
 }
 
-std::unique_ptr<TlsSession> TlsServerContext::new_session(ngtcp2_crypto_conn_ref* ref) const {
+std::unique_ptr<TlsSession> TlsServerContext::new_session(ngtcp2_crypto_conn_ref* ref, bool arq) const {
   gnutls_session_t s = nullptr;
   check(gnutls_init(&s, GNUTLS_SERVER | GNUTLS_ENABLE_EARLY_DATA | GNUTLS_NO_AUTO_SEND_TICKET |
                             GNUTLS_NO_END_OF_EARLY_DATA),
@@ -148,8 +159,7 @@ std::unique_ptr<TlsSession> TlsServerContext::new_session(ngtcp2_crypto_conn_ref
     gnutls_certificate_server_set_request(s, GNUTLS_CERT_REQUIRE);
     gnutls_session_set_verify_cert(s, nullptr, 0);
   }
-  gnutls_datum_t alpn = alpn_datum();
-  check(gnutls_alpn_set_protocols(s, &alpn, 1, GNUTLS_ALPN_MANDATORY | GNUTLS_ALPN_SERVER_PRECEDENCE), "ALPN");
+  set_alpn(s, arq, GNUTLS_ALPN_MANDATORY | GNUTLS_ALPN_SERVER_PRECEDENCE);
   gnutls_handshake_set_hook_function(s, GNUTLS_HANDSHAKE_CLIENT_HELLO, GNUTLS_HOOK_POST, require_alpn_hook);
   return session;
 }
@@ -187,7 +197,7 @@ TlsClientContext::~TlsClientContext() {
   gnutls_certificate_free_credentials(cred_);
 }
 
-std::unique_ptr<TlsSession> TlsClientContext::new_session(ngtcp2_crypto_conn_ref* ref) const {
+std::unique_ptr<TlsSession> TlsClientContext::new_session(ngtcp2_crypto_conn_ref* ref, bool arq) const {
   gnutls_session_t s = nullptr;
   check(gnutls_init(&s, GNUTLS_CLIENT | GNUTLS_NO_END_OF_EARLY_DATA), "TLS session");
   auto session = std::make_unique<TlsSession>(s);
@@ -195,8 +205,7 @@ std::unique_ptr<TlsSession> TlsClientContext::new_session(ngtcp2_crypto_conn_ref
   if (ngtcp2_crypto_gnutls_configure_client_session(s) != 0) throw RuntimeError("cannot configure TLS for QUIC");
   gnutls_session_set_ptr(s, ref);
   check(gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, cred_), "TLS credentials");
-  gnutls_datum_t alpn = alpn_datum();
-  check(gnutls_alpn_set_protocols(s, &alpn, 1, GNUTLS_ALPN_MANDATORY), "ALPN");
+  set_alpn(s, arq, GNUTLS_ALPN_MANDATORY);
   if (!options_.server_name.empty()) {
     gnutls_server_name_set(s, GNUTLS_NAME_DNS, options_.server_name.data(), options_.server_name.size());
   }

@@ -11,6 +11,10 @@
 namespace quictun::quic {
 
 inline constexpr const char* alpn_protocol = "quic-tun";  // WIRE.md: both sides, both programs
+// Offered before alpn_protocol by a quictun peer that can repair loss below QUIC (arq.hpp). A
+// server that selects it speaks quic-tun's protocol plus the ARQ shim; any other server (the Go
+// quic-tun among them) selects plain "quic-tun".
+inline constexpr const char* alpn_protocol_arq = "quictun-arq/1";
 
 struct TlsServerOptions {
   std::string cert_file;              // PEM certificate chain; empty: generate a self-signed one
@@ -37,8 +41,9 @@ class TlsSession {
   gnutls_session_t get() const { return session_; }
   // Subject DN of the peer's certificate, or "" when it sent none.
   std::string peer_certificate_subject() const;
-  // True when ALPN negotiated exactly alpn_protocol.
+  // True when ALPN negotiated alpn_protocol or alpn_protocol_arq.
   bool alpn_ok() const;
+  bool alpn_arq() const;  // alpn_protocol_arq was negotiated
 
  private:
   gnutls_session_t session_ = nullptr;
@@ -51,7 +56,8 @@ class TlsServerContext {
   TlsServerContext(const TlsServerContext&) = delete;
   TlsServerContext& operator=(const TlsServerContext&) = delete;
 
-  std::unique_ptr<TlsSession> new_session(ngtcp2_crypto_conn_ref* ref) const;
+  // `arq`: also offer (client) / accept (server) alpn_protocol_arq.
+  std::unique_ptr<TlsSession> new_session(ngtcp2_crypto_conn_ref* ref, bool arq) const;
   bool generated_certificate() const { return generated_; }
 
  private:
@@ -68,7 +74,8 @@ class TlsClientContext {
   TlsClientContext(const TlsClientContext&) = delete;
   TlsClientContext& operator=(const TlsClientContext&) = delete;
 
-  std::unique_ptr<TlsSession> new_session(ngtcp2_crypto_conn_ref* ref) const;
+  // `arq`: also offer (client) / accept (server) alpn_protocol_arq.
+  std::unique_ptr<TlsSession> new_session(ngtcp2_crypto_conn_ref* ref, bool arq) const;
 
  private:
   gnutls_certificate_credentials_t cred_ = nullptr;

@@ -53,7 +53,7 @@ TEST(Config, TheCommentedExampleParsesForBothPrograms) {
   EXPECT_EQ(client.listeners[1].listen_on, "unix:/run/quictun/db.sock");
   EXPECT_EQ(client.listeners[1].token_source_arg, "db");
   EXPECT_TRUE(client.tls.verify_server);
-  EXPECT_EQ(client.quic.congestion, quic::CongestionControl::cubic);
+  EXPECT_EQ(client.quic.congestion, quic::CongestionControl::bbr);
 }
 
 TEST(Config, FlagsOverrideTheFile) {
