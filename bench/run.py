@@ -42,8 +42,11 @@ KCP_OPTS = ["--mode", "fast2", "--sndwnd", "2048", "--rcvwnd", "2048", "--nocomp
             "--crypt", "none", "--mtu", "1350", "--datashard", "10", "--parityshard", "3",
             "--sockbuf", "16777216", "--quiet"]
 
-VARIANTS = ["tcp-cubic", "tcp-bbr", "quictun-cubic", "quictun-reno", "quictun-bbr", "kcptun"]
-TUNNEL_VARIANTS = ["quictun-cubic", "quictun-reno", "quictun-bbr", "kcptun"]
+# quictun-CC runs with its defaults (ARQ below QUIC on, negotiated); quictun-bbr-plain turns ARQ
+# off (--arq off), which is also what a quictun client gets from a Go quic-tun server.
+QT_VARIANTS = ["quictun-cubic", "quictun-reno", "quictun-bbr", "quictun-bbr-plain"]
+VARIANTS = ["tcp-cubic", "tcp-bbr"] + QT_VARIANTS + ["kcptun"]
+TUNNEL_VARIANTS = QT_VARIANTS + ["kcptun"]
 
 LOG = None  # file for the full command log
 
@@ -202,7 +205,8 @@ def start_path(procs, args, variant, pl, backend_port):
         # the congestion controller is set per socket: iperf3 -C, rr.py --cc
         return pl.server_addr, backend_port, []
     if variant.startswith("quictun-"):
-        cc = variant.split("-", 1)[1]
+        cc = variant.split("-")[1]
+        arq = ["--arq", "off"] if variant.endswith("-plain") else []
         srv = procs.spawn(nsx(pl.ns_b) + [bindir / "quictun-server", "--listen-on",
                           f"{pl.server_addr}:{QT_UDP_PORT}", "--congestion-control", cc,
                           "--log-level", "warn"], f"qt-server-{cc}")
@@ -211,7 +215,7 @@ def start_path(procs, args, variant, pl, backend_port):
                           f"tcp:127.0.0.1:{QT_LOCAL_PORT}", "--server-endpoint",
                           f"{pl.server_addr}:{QT_UDP_PORT}", "--insecure-skip-verify",
                           "--token-source", f"tcp:127.0.0.1:{backend_port}",
-                          "--congestion-control", cc, "--log-level", "warn"], f"qt-client-{cc}")
+                          "--congestion-control", cc, "--log-level", "warn"] + arq, f"qt-client-{cc}")
         wait_listen(pl.ns_a, QT_LOCAL_PORT)
         return "127.0.0.1", QT_LOCAL_PORT, [("server", srv), ("client", cli)]
     if variant == "kcptun":
@@ -521,7 +525,9 @@ def write_report(args, results, scs, plots):
     w("- quictun: `quictun-server --listen-on 10.77.0.2:7500 --congestion-control CC` and "
       "`quictun-client --listen-on tcp:127.0.0.1:6500 --server-endpoint 10.77.0.2:7500 "
       "--insecure-skip-verify --token-source tcp:127.0.0.1:PORT --congestion-control CC` "
-      "(`--log-level warn`).")
+      "(`--log-level warn`): quictun's defaults, so ARQ below QUIC (loss repair, negotiated in "
+      "the handshake) is on. `quictun-bbr-plain` adds `--arq off` on the client: plain QUIC, "
+      "as against a Go quic-tun server.")
     w(f"- kcptun: `kcptun-server -l 10.77.0.2:{KCP_UDP_PORT} -t 127.0.0.1:PORT` / "
       f"`kcptun-client -l 127.0.0.1:{KCP_LOCAL_PORT} -r 10.77.0.2:{KCP_UDP_PORT}`, both with "
       f"`{' '.join(KCP_OPTS)}` (windows of 2048 packets ≥ the 200 ms BDP; FEC at kcptun's default "
@@ -626,7 +632,7 @@ def write_report(args, results, scs, plots):
 
     def best(key_prefix, field="mbps", lower=False):
         cands = []
-        for v in ("quictun-cubic", "quictun-reno", "quictun-bbr"):
+        for v in QT_VARIANTS:
             a = agg(results, f"{key_prefix}/{v}", field)
             if a:
                 cands.append((a, v))
@@ -647,7 +653,7 @@ def write_report(args, results, scs, plots):
         line("loopback one stream ≥ 3 Gbit/s", a, v, 3000, unit=" Mbit/s")
         for side in ("client", "server"):
             cands = [(agg(results, f"loopback/{vv}", "mb_per_cpu_s", side), vv)
-                     for vv in ("quictun-cubic", "quictun-reno", "quictun-bbr")]
+                     for vv in QT_VARIANTS]
             cands = [c for c in cands if c[0]]
             if cands:
                 a, vv = max(cands, key=lambda c: c[0][0])
@@ -667,7 +673,7 @@ def write_report(args, results, scs, plots):
                  unit=" ms")
     for s in gp:
         if s["loss"] == 5:
-            for v in ("quictun-cubic", "quictun-reno", "quictun-bbr"):
+            for v in QT_VARIANTS:
                 a = agg(results, f"{s['id']}/{v}", "wire_per_payload")
                 line(f"wire bytes per payload byte ≤ 1.15 ({s['id']})", a, v, 1.15, lower=True,
                      digits=3)
@@ -699,7 +705,8 @@ def plots(args, results, scs):
     data_dir.mkdir(parents=True, exist_ok=True)
     styles = {"tcp-cubic": 'lc rgb "#888888" dt 2', "tcp-bbr": 'lc rgb "#444444" dt 2',
               "quictun-cubic": 'lc rgb "#1f77b4"', "quictun-reno": 'lc rgb "#2ca02c"',
-              "quictun-bbr": 'lc rgb "#d62728"', "kcptun": 'lc rgb "#ff7f0e" dt 4'}
+              "quictun-bbr": 'lc rgb "#d62728"', "quictun-bbr-plain": 'lc rgb "#9467bd" dt 3',
+              "kcptun": 'lc rgb "#ff7f0e" dt 4'}
 
     def goodput_plot(rtt, name):
         gs = [s for s in scs if s["kind"] == "goodput" and s["rtt"] == rtt and s["loss"] != "GE"]

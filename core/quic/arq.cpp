@@ -42,26 +42,29 @@ ArqSender::ArqSender(std::uint32_t first_number, std::size_t history)
   store_.reset(new std::uint8_t[history * kArqMaxDatagram]);
 }
 
-void ArqSender::wrap(const std::uint8_t* packet, std::size_t size, std::uint64_t now_ns, DatagramBatch& out) {
+void ArqSender::seal(std::uint8_t* d, std::size_t size, std::uint64_t now_ns) {
   const std::size_t total = size + kArqHeader;
-  std::uint8_t* d = out.append(total);
   if (size < kArqMinSequenced || total > kArqMaxDatagram) {
     d[0] = kArqMarkerLight;
     put32(d + 1, next_ - 1);
-    std::memcpy(d + kArqHeader, packet, size);
     ++stats_.light;
     return;
   }
   const std::uint32_t number = next_++;
   d[0] = kArqMarkerSequenced;
   put32(d + 1, number);
-  std::memcpy(d + kArqHeader, packet, size);
   Slot& slot = slots_[number & mask_];
   slot.number = number;
   slot.size = static_cast<std::uint16_t>(total);
   slot.last_sent_ns = now_ns;
   std::memcpy(store_.get() + (number & mask_) * kArqMaxDatagram, d, total);
   ++stats_.sequenced;
+}
+
+void ArqSender::wrap(const std::uint8_t* packet, std::size_t size, std::uint64_t now_ns, DatagramBatch& out) {
+  std::uint8_t* d = out.append(size + kArqHeader);
+  std::memcpy(d + kArqHeader, packet, size);
+  seal(d, size, now_ns);
 }
 
 void ArqSender::on_nack(const std::uint8_t* d, std::size_t size, std::uint64_t now_ns, const Send& send) {

@@ -89,7 +89,10 @@ class ArqSender {
   // at the path's rate. The store is allocated lazily by the kernel as it fills.
   explicit ArqSender(std::uint32_t first_number, std::size_t history = 8192);
 
-  // Appends the shim datagram for `packet` to `out` (sequenced and stored, or light).
+  // Makes the shim datagram in place: `datagram` holds kArqHeader free bytes and then the QUIC
+  // packet of `packet_size` bytes. Writes the header and stores a copy when it is sequenced.
+  void seal(std::uint8_t* datagram, std::size_t packet_size, std::uint64_t now_ns);
+  // The same for a packet elsewhere: appends its datagram to `out`.
   void wrap(const std::uint8_t* packet, std::size_t size, std::uint64_t now_ns, DatagramBatch& out);
 
   // Handles a NACK datagram: passes each stored datagram it asks for to `send` (unchanged, so the

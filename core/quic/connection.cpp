@@ -532,6 +532,7 @@ void Connection::write_packets() {
   // ngtcp2 needs room for its largest packet, a PMTUD probe bigger than the path's current
   // size; given only that size, it never probes and packets stay at 1200 bytes.
   const std::size_t room = ngtcp2_conn_get_max_tx_udp_payload_size(conn_);
+  const std::size_t arq_header = arq_tx_ ? kArqHeader : 0;
   std::size_t quantum = ngtcp2_conn_get_send_quantum(conn_);
   std::size_t max_packets = std::clamp<std::size_t>(quantum / max_payload, 1, kMaxBatch);
   ngtcp2_path_storage ps;
@@ -572,8 +573,9 @@ void Connection::write_packets() {
       if (s->send.fin && s->send.sent + total == s->send.written) flags |= NGTCP2_WRITE_STREAM_FLAG_FIN;
     }
     ngtcp2_ssize datalen = -1;
+    // With ARQ the packet goes behind room for its header, so the datagram is built in place.
     std::uint8_t* out = tx_.data() + batch_len;
-    ngtcp2_ssize n = ngtcp2_conn_writev_stream(conn_, &ps.path, &pi, out, room, &datalen, flags, id,
+    ngtcp2_ssize n = ngtcp2_conn_writev_stream(conn_, &ps.path, &pi, out + arq_header, room, &datalen, flags, id,
                                                nvec ? vecs : nullptr, nvec, ts);
     if (n < 0) {
       if (n == NGTCP2_ERR_STREAM_DATA_BLOCKED && s) {
@@ -609,13 +611,12 @@ void Connection::write_packets() {
       ready_.pop_front();
       ready_.push_back(id);
     }
-    if (n == 0) {
-      if (ngtcp2_conn_get_cwnd_left(conn_) == 0) ++dbg_[0];
-      else if (!s) ++dbg_[1];
-      else ++dbg_[2];
-      break;
-    }
+    if (n == 0) break;  // congestion window, pacing or flow control: ngtcp2 says when to go on
     std::size_t len = static_cast<std::size_t>(n);
+    if (arq_tx_) {
+      arq_tx_->seal(out, len, ts);
+      len += arq_header;
+    }
     if (batch_len == 0) {
       segment = len;
       batch_len = len;
@@ -632,21 +633,12 @@ void Connection::write_packets() {
       batch_len = len;
     }
     if (++packets >= max_packets) break;
-    if (batch_len + room > std::min(tx_.size(), kMaxGsoBytes)) {
+    if (batch_len + room + arq_header > std::min(tx_.size(), kMaxGsoBytes)) {
       flush(tx_.data(), batch_len, segment);
       batch_len = 0;
     }
   }
   flush(tx_.data(), batch_len, segment);
-  dbg_[3] += packets;
-  if (spdlog::should_log(spdlog::level::trace) && ts - dbg_ts_ > 100'000'000) {
-    ngtcp2_conn_info i;
-    ngtcp2_conn_get_conn_info(conn_, &i);
-    spdlog::trace("DBG {}: pkts {} cwnd-lim {} app-lim {} pace/fc {} | srtt {:.0f} cwnd {}K infl {}K", endpoint_.log_name,
-                  dbg_[3], dbg_[0], dbg_[1], dbg_[2], i.smoothed_rtt / 1e6, i.cwnd / 1024, i.bytes_in_flight / 1024);
-    dbg_ts_ = ts;
-    dbg_[0] = dbg_[1] = dbg_[2] = dbg_[3] = 0;
-  }
   ngtcp2_conn_update_pkt_tx_time(conn_, ts);
   arm_timer();
   // A full round means more may be waiting; pacing decides when via the timer.
@@ -654,13 +646,6 @@ void Connection::write_packets() {
 
 bool Connection::flush(const std::uint8_t* data, std::size_t size, std::size_t segment) {
   if (size == 0) return true;
-  if (arq_tx_) {
-    const std::uint64_t now = now_ns();
-    for (std::size_t off = 0; off < size; off += segment)
-      arq_tx_->wrap(data + off, std::min(segment, size - off), now, wrapped_);
-    send_wrapped();
-    return true;
-  }
   if (!fec_) return endpoint_.socket->send(remote_, &local_, data, size, segment);
   for (std::size_t off = 0; off < size; off += segment) fec_->add(data + off, std::min(segment, size - off), wrapped_);
   send_wrapped();

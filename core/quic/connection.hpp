@@ -236,8 +236,6 @@ class Connection {
   bool in_callback_ = false;
   std::uint64_t last_rx_ns_ = 0;
   std::uint64_t last_trace_ns_ = 0;
-  std::uint64_t dbg_[4] = {0, 0, 0, 0};
-  std::uint64_t dbg_ts_ = 0;
 };
 
 }  // namespace quictun::quic

@@ -152,7 +152,7 @@ TEST(Arq, LightPacketsWaitBehindAGapAndRevealATailLoss) {
   DatagramBatch out;
   path.sender.wrap(sent[1].data(), sent[1].size(), path.now, out);  // not put on the wire
   path.send(sent[2]);
-  path.run(path.now + 10 * kMs);
+  path.run(path.now + path.delay + kMs);
   ASSERT_EQ(path.delivered.size(), 1u);
   EXPECT_EQ(path.receiver.held_bytes(), 80u);
   path.run(path.now + 100 * kMs);

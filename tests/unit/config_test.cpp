@@ -143,3 +143,49 @@ TEST(Config, FecParameters) {
   config::parse_client(b.argc(), b.argv(), off);
   EXPECT_EQ(off.quic.fec_k, 0u) << "FEC is off by default: quic-tun peers do not speak it";
 }
+
+TEST(Config, ArqIsOnByDefaultAndGivesWayToFec) {
+  auto client = [](std::vector<std::string> args) {
+    config::ClientSettings c;
+    Argv a(args);
+    config::parse_client(a.argc(), a.argv(), c);
+    return c.quic;
+  };
+  EXPECT_TRUE(client({}).arq) << "negotiated in the handshake, so on by default";
+  EXPECT_FALSE(client({"--arq", "off"}).arq);
+  EXPECT_TRUE(client({"--arq", "on"}).arq);
+  auto fec = client({"--fec", "20:2"});
+  EXPECT_FALSE(fec.arq) << "asking for FEC turns the default ARQ off";
+  EXPECT_EQ(fec.fec_k, 20u);
+  try {
+    client({"--arq", "on", "--fec", "20:2"});
+    ADD_FAILURE() << "ARQ and FEC together must be refused";
+  } catch (const UsageError& e) {
+    EXPECT_EQ(std::string(e.what()), "--fec: ARQ and FEC cannot be combined; choose one (turn arq off or fec off)");
+  }
+  try {
+    client({"--arq", "maybe"});
+    ADD_FAILURE() << "a bad --arq value must be refused";
+  } catch (const UsageError& e) {
+    EXPECT_EQ(std::string(e.what()), "--arq: expected on or off, got \"maybe\"");
+  }
+  test::TempDir d;
+  std::string both = write(d, "[quic]\narq = true\nfec = \"10:2\"\n");
+  try {
+    client({"-c", both});
+    ADD_FAILURE() << "ARQ and FEC together in the file must be refused";
+  } catch (const UsageError& e) {
+    EXPECT_EQ(std::string(e.what()), both + ":3: ARQ and FEC cannot be combined; choose one (turn arq off or fec off)");
+  }
+  std::string wrong = write(d, "[quic]\narq = \"yes\"\n");
+  try {
+    client({"-c", wrong});
+    ADD_FAILURE() << "a string for arq must be refused";
+  } catch (const UsageError& e) {
+    EXPECT_EQ(std::string(e.what()), wrong + ":2: 'arq' must be true or false");
+  }
+  std::string file_fec = write(d, "[quic]\nfec = \"10:2\"\n");
+  auto q = client({"-c", file_fec, "--arq", "on"});
+  EXPECT_TRUE(q.arq) << "a flag beats the file";
+  EXPECT_EQ(q.fec_k, 0u);
+}
