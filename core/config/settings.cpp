@@ -209,7 +209,10 @@ void read_common(const TomlReader& r, const toml::table& root, CommonSettings& s
     if (r.str(*q, "fec", fec, &origin)) parse_fec(fec, origin, s.quic);
     bool arq = false;
     const bool arq_given = r.boolean(*q, "arq", arq);
-    if (arq_given) s.quic.arq = arq;
+    if (arq_given) {
+      s.quic.arq = arq;
+      s.arq_origin = r.where(*q->get("arq"));
+    }
     if (const toml::node* n = q->get("fec")) settle_link(s.quic, arq_given, r.where(*n));
     double d;
     if (r.number(*q, "test_drop_rate", d)) {
@@ -309,6 +312,15 @@ void apply_common_flags(const CommonFlags& f, CommonSettings& s) {
   // A flag beats the file: --arq on drops the file's FEC, --fec drops the file's ARQ.
   if (f.arq_opt->count() && !f.fec_opt->count() && s.quic.arq) s.quic.fec_k = s.quic.fec_m = 0;
   if (f.fec_opt->count()) settle_link(s.quic, f.arq_opt->count() > 0, "--fec");
+  if (f.arq_opt->count()) s.arq_origin = "--arq";
+  if (s.quic.arq && s.quic.congestion != quic::CongestionControl::bbr) {
+    // Measured: cubic and reno size their window by loss; with every loss repaired below them
+    // they grow it until every queue on the path overflows (3x the wire bytes at 0 % loss).
+    if (!s.arq_origin.empty())
+      throw UsageError(s.arq_origin + ": ARQ needs congestion control bbr (cubic and reno size their window by the "
+                                      "loss ARQ hides, and would flood the path)");
+    s.quic.arq = false;
+  }
   if (f.drop_opt->count()) {
     double d = -1;
     try {

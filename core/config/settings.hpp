@@ -16,6 +16,7 @@ namespace quictun::config {
 // Settings both programs share.
 struct CommonSettings {
   std::string config_file;                       // the TOML file read, or "" when none
+  std::string arq_origin;                        // where ARQ was asked for ("" when by default)
   std::filesystem::path base_dir;                // relative paths in the config resolve against this
   std::string log_level = "info";                // trace, debug, info, warn, error, off
   std::vector<std::filesystem::path> plugin_dirs;  // empty: the built-in default

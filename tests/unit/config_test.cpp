@@ -188,4 +188,12 @@ TEST(Config, ArqIsOnByDefaultAndGivesWayToFec) {
   auto q = client({"-c", file_fec, "--arq", "on"});
   EXPECT_TRUE(q.arq) << "a flag beats the file";
   EXPECT_EQ(q.fec_k, 0u);
+  EXPECT_FALSE(client({"--congestion-control", "cubic"}).arq) << "ARQ is for bbr only";
+  try {
+    client({"--congestion-control", "reno", "--arq", "on"});
+    ADD_FAILURE() << "ARQ with a loss-based controller must be refused";
+  } catch (const UsageError& e) {
+    EXPECT_EQ(std::string(e.what()), "--arq: ARQ needs congestion control bbr (cubic and reno size their window by "
+                                     "the loss ARQ hides, and would flood the path)");
+  }
 }
