@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "util/big_endian.hpp"
 #include "util/error.hpp"
 
 namespace quictun::quic {
@@ -13,16 +14,6 @@ namespace {
 // number; a jump this large is taken as such a restart rather than as loss or delay.
 constexpr std::int32_t kResync = 1 << 20;
 
-void put32(std::uint8_t* p, std::uint32_t v) {
-  p[0] = static_cast<std::uint8_t>(v >> 24);
-  p[1] = static_cast<std::uint8_t>(v >> 16);
-  p[2] = static_cast<std::uint8_t>(v >> 8);
-  p[3] = static_cast<std::uint8_t>(v);
-}
-
-std::uint32_t get32(const std::uint8_t* p) {
-  return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) | p[3];
-}
 
 // a - b in serial-number arithmetic: negative when a is older.
 std::int32_t diff(std::uint32_t a, std::uint32_t b) { return static_cast<std::int32_t>(a - b); }
@@ -46,13 +37,13 @@ void ArqSender::seal(std::uint8_t* d, std::size_t size, std::uint64_t now_ns) {
   const std::size_t total = size + kArqHeader;
   if (size < kArqMinSequenced || total > kArqMaxDatagram) {
     d[0] = kArqMarkerLight;
-    put32(d + 1, next_ - 1);
+    put_be32(d + 1, next_ - 1);
     ++stats_.light;
     return;
   }
   const std::uint32_t number = next_++;
   d[0] = kArqMarkerSequenced;
-  put32(d + 1, number);
+  put_be32(d + 1, number);
   Slot& slot = slots_[number & mask_];
   slot.number = number;
   slot.size = static_cast<std::uint16_t>(total);
@@ -85,7 +76,7 @@ void ArqSender::on_nack(const std::uint8_t* d, std::size_t size, std::uint64_t n
   ++stats_.nacks;
   std::size_t budget = kArqMaxResendsPerNack;
   for (std::size_t r = 0; r < ranges; ++r) {
-    const std::uint32_t first = get32(d + 5 * r);
+    const std::uint32_t first = get_be32(d + 5 * r);
     const std::size_t count = d[5 * r + 4];
     for (std::size_t i = 0; i < count; ++i) {
       const std::uint32_t number = first + static_cast<std::uint32_t>(i);
@@ -202,7 +193,7 @@ void ArqReceiver::flush_all(const Deliver& deliver) {
 void ArqReceiver::receive(const std::uint8_t* d, std::size_t size, std::uint64_t now_ns, const Deliver& deliver,
                           const Send& send) {
   if ((d[0] != kArqMarkerSequenced && d[0] != kArqMarkerLight) || size <= kArqHeader) return;
-  const std::uint32_t number = get32(d + 1);
+  const std::uint32_t number = get_be32(d + 1);
   const std::uint8_t* packet = d + kArqHeader;
   const std::size_t packet_size = size - kArqHeader;
   const std::int32_t window = static_cast<std::int32_t>(mask_ + 1);
@@ -352,7 +343,7 @@ void ArqReceiver::send_nacks(const Send& send) {
     const std::uint32_t first = to_request_[i];
     std::size_t count = 1;
     while (i + count < to_request_.size() && count < 255 && to_request_[i + count] == first + count) ++count;
-    put32(buf + 3 + 5 * ranges, first);
+    put_be32(buf + 3 + 5 * ranges, first);
     buf[3 + 5 * ranges + 4] = static_cast<std::uint8_t>(count);
     if (++ranges == kArqMaxRanges) emit();
     i += count;

@@ -34,10 +34,14 @@
 //   nack       0x25 | copies (1) | n (1) | n x ( first number (4) | count (1) )     n in 1..kArqMaxRanges
 //
 // Numbers wrap at 2^32 and compare in serial-number arithmetic; each connection starts at a
-// random one. A NACK asks for `count` (1..255) datagrams from `first` on, each sent `copies` (1
+// random one (the receiver takes a jump of 2^20 or more as a restarted sender). A NACK asks for `count` (1..255) datagrams from `first` on, each sent `copies` (1
 // or 2) times. The receiver sends every NACK twice and asks for two copies when it measures
 // kArqTwoCopiesPermille or more loss. Like FEC, the shim adds
-// no integrity check: QUIC's packet protection discards forged packets. A forged NACK can make
+// no integrity check: QUIC's packet protection discards forged packets, though a forged
+// numbered datagram can still hold or skip genuine ones for a while (forging needs the
+// connection ID, i.e. an attacker on the path, who could drop packets anyway). NACKs reach the
+// server's connection by the client's address: after a client address change they are lost
+// and QUIC's own recovery takes over. A forged NACK can make
 // the sender resend datagrams to its real peer, at most once per datagram per kArqResendGap and
 // at most kArqMaxResendsPerNack per NACK, so it cannot amplify a flood towards a third party.
 #pragma once

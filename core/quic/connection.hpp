@@ -225,7 +225,7 @@ class Connection {
   std::deque<std::int64_t> ready_;  // streams with bytes or FIN to send, round robin
   std::vector<std::uint8_t> tx_;    // one GSO batch
   std::unique_ptr<FecEncoder> fec_; // set when this connection protects its packets with FEC
-  DatagramBatch wrapped_;           // FEC or ARQ datagrams of the current send burst
+  DatagramBatch wrapped_;           // FEC datagrams of the current send burst (ARQ wraps in place)
   Event fec_timer_;                 // closes a partly filled FEC block
   std::unique_ptr<ArqSender> arq_tx_;    // set when this connection repairs loss below QUIC
   std::unique_ptr<ArqReceiver> arq_rx_;

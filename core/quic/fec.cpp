@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "util/big_endian.hpp"
 #include "util/error.hpp"
 
 namespace quictun::quic {
@@ -63,16 +64,6 @@ void mul_add(std::uint8_t* __restrict dst, const std::uint8_t* __restrict src, s
   for (std::size_t i = 0; i < n; ++i) dst[i] ^= row[src[i]];
 }
 
-void put32(std::uint8_t* p, std::uint32_t v) {
-  p[0] = static_cast<std::uint8_t>(v >> 24);
-  p[1] = static_cast<std::uint8_t>(v >> 16);
-  p[2] = static_cast<std::uint8_t>(v >> 8);
-  p[3] = static_cast<std::uint8_t>(v);
-}
-
-std::uint32_t get32(const std::uint8_t* p) {
-  return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) | p[3];
-}
 
 // A sender that restarts (a new connection on the same path) begins a new block sequence; a block
 // id this far behind the newest is taken as such a restart rather than as a late datagram.
@@ -140,7 +131,7 @@ void FecEncoder::add(const std::uint8_t* packet, std::size_t size, DatagramBatch
                                 std::to_string(params_.max_packet) + ")");
   std::uint8_t* d = out.append(kFecDataHeader + size);
   d[0] = kFecMarkerData;
-  put32(d + 1, block_id_);
+  put_be32(d + 1, block_id_);
   d[5] = static_cast<std::uint8_t>(count_);
   std::memcpy(d + kFecDataHeader, packet, size);
 
@@ -165,7 +156,7 @@ void FecEncoder::emit_parity(std::size_t parity_count, DatagramBatch& out) {
   for (std::size_t j = 0; j < parity_count; ++j) {
     std::uint8_t* d = out.append(kFecParityHeader + coded_len_);
     d[0] = kFecMarkerParity;
-    put32(d + 1, block_id_);
+    put_be32(d + 1, block_id_);
     d[5] = static_cast<std::uint8_t>(j);
     d[6] = static_cast<std::uint8_t>(count_);
     d[7] = static_cast<std::uint8_t>(parity_count);
@@ -247,7 +238,7 @@ void FecDecoder::receive(const std::uint8_t* d, std::size_t size, const Deliver&
     return;
   }
   const bool is_data = d[0] == kFecMarkerData;
-  const std::uint32_t id = get32(d + 1);
+  const std::uint32_t id = get_be32(d + 1);
   if (!have_newest_) {
     have_newest_ = true;
     newest_ = id;
