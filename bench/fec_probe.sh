@@ -1,9 +1,11 @@
 #!/bin/bash
-# Quick single-run probe used for the FEC rows of RESULTS.md (not part of run.sh yet).
-# usage: [CX="--fec 20:2"] bench/fec_probe.sh LOSS CC [SECONDS]  (as root, build/ binaries)
-# usage: lossy.sh LOSS CC [T]   quick goodput through quictun on 100mbit/50ms link
+# Quick single-run probe of one quictun (or plain TCP) configuration on the 100 Mbit/s link, for
+# tuning between full bench/run.sh runs; its numbers are single runs, not results.
+# usage: [CX="client flags"] [SX="server flags"] [CLOG=trace] [DELAY=25ms] [QUEUE=625000b] \
+#          bench/fec_probe.sh LOSS CC|tcp-cubic|tcp-bbr [SECONDS]      (as root, build/ binaries)
+# e.g.   CX="--arq off" bench/fec_probe.sh 5% bbr 15; CX="--fec 20:2" bench/fec_probe.sh 5% bbr
 LOSS=$1; CC=$2; T=${3:-10}
-B=/work/main/build/bin
+B="${BUILD_DIR:-$(cd "$(dirname "$0")/.." && pwd)/build}/bin"
 A=qxA; Bn=qxB
 $B/quictun-netem --ns-a $A --ns-b $Bn --addr-a 10.88.0.1/24 --addr-b 10.88.0.2/24 --dev qx0 --rate 100mbit --delay ${DELAY:-25ms} --loss $LOSS --queue ${QUEUE:-625000b} --ready-file /tmp/qx.ready --stats-file /tmp/qx.json > /tmp/qx_netem.log 2>&1 &
 NP=$!
