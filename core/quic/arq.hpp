@@ -154,6 +154,7 @@ class ArqReceiver {
 
   // A round-trip estimate from QUIC (its minimum RTT), used until repairs give samples.
   void set_rtt_hint(std::uint64_t rtt_ns) { rtt_hint_ = rtt_ns; }
+  bool needs_rtt_hint() const { return srtt_ == 0; }  // no repair measured yet
   std::uint64_t request_timeout_ns() const;  // how long a request may take before it is repeated
 
   const ArqReceiverStats& stats() const { return stats_; }

@@ -139,7 +139,7 @@ Connection::Connection(const Endpoint& endpoint, const TransportConfig& config, 
   arq_timer_.assign(endpoint.loop, -1, 0, [this](short) {
     arq_timer_at_ = 0;
     if (!arq_rx_ || state_ == State::closed) return;
-    arq_rx_->set_rtt_hint(min_rtt_ns());
+    if (arq_rx_->needs_rtt_hint()) arq_rx_->set_rtt_hint(min_rtt_ns());
     arq_rx_->on_timer(
         now_ns(), [this](const std::uint8_t* p, std::size_t n) { read_packet(ReceivedDatagram{p, n, remote_, local_}); },
         [this](const std::uint8_t* p, std::size_t n) { endpoint_.socket->send(remote_, &local_, p, n, n); });
@@ -296,7 +296,7 @@ void Connection::on_arq_datagram(const ReceivedDatagram& d) {
     });
     return;
   }
-  arq_rx_->set_rtt_hint(min_rtt_ns());
+  if (arq_rx_->needs_rtt_hint()) arq_rx_->set_rtt_hint(min_rtt_ns());
   arq_rx_->receive(
       d.data, d.size, now,
       [this, &d](const std::uint8_t* p, std::size_t n) { read_packet(ReceivedDatagram{p, n, d.remote, d.local}); },
