@@ -192,7 +192,7 @@ void Connection::init_settings(ngtcp2_settings& settings, ngtcp2_transport_param
   settings.max_stream_window = config_.max_stream_window;
   if (config_.fec_k || config_.arq || server) {
     // Room for the FEC or ARQ header, so a wrapped packet still fits a 1500-byte path. (A server
-    // does not know yet how its client wraps; accept() resets this for a plain one.)
+    // does not know yet how its client wraps; accept() resets this when it cannot wrap.)
     settings.max_tx_udp_payload_size = 1452 - kFecOverhead;
   }
   ngtcp2_transport_params_default(&params);
@@ -239,7 +239,8 @@ std::unique_ptr<Connection> Connection::accept(const Endpoint& endpoint, const T
   ngtcp2_settings settings;
   ngtcp2_transport_params params;
   c->init_settings(settings, params, true);
-  if (link == Link::plain) settings.max_tx_udp_payload_size = 1452;
+  // A plain client may still choose ARQ in the handshake, whose header needs the room.
+  if (link == Link::plain && !config.arq) settings.max_tx_udp_payload_size = 1452;
   params.original_dcid = hd.dcid;
   params.original_dcid_present = 1;
   params.stateless_reset_token_present = 1;
