@@ -163,6 +163,9 @@ void Connection::enable_fec() {
 }
 
 Connection::~Connection() {
+  if (conn_)
+    spdlog::debug("{}: largest UDP payload on the path: {} bytes", endpoint_.log_name,
+                  ngtcp2_conn_get_path_max_tx_udp_payload_size(conn_));
   if (arq_tx_) {
     const auto& t = arq_tx_->stats();
     const auto& r = arq_rx_->stats();

@@ -322,3 +322,26 @@ TEST(Transfer, ArqIsUsedOnlyWhenBothSidesWantIt) {
     EXPECT_EQ(tunnel.server().log().find("ARQ sent"), std::string::npos) << tunnel.server().log();
   }
 }
+
+TEST(Transfer, PathMtuDiscoveryGrowsPacketsPastTheMinimum) {
+  // QUIC starts at 1200-byte datagrams and probes for more; loopback carries anything, so after
+  // a transfer both sides must have found a larger size (each logs it when its connection ends).
+  TempDir dir;
+  int backend_port = free_tcp_port();
+  UpDownBackend b;
+  b.reply = random_bytes(4 << 20, 8);
+  Backend backend(listen_tcp(backend_port), [&](int fd) { b.handle(fd); });
+  Tunnel tunnel(dir, {{}, {"--token-source", "tcp:127.0.0.1:" + std::to_string(backend_port)}, {}});
+  transfer_both_ways(tunnel, b, 4 << 20);
+  tunnel.client().stop(SIGINT);
+  tunnel.client().wait_exit(5s);
+  tunnel.server().stop(SIGINT);
+  tunnel.server().wait_exit(5s);
+  for (Process* p : {&tunnel.client(), &tunnel.server()}) {
+    const std::string log = p->log();
+    const std::string key = "largest UDP payload on the path: ";
+    std::size_t at = log.find(key);
+    ASSERT_NE(at, std::string::npos) << log;
+    EXPECT_GT(std::stol(log.substr(at + key.size())), 1200) << log;
+  }
+}

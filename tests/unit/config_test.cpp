@@ -152,6 +152,7 @@ TEST(Config, ArqIsOnByDefaultAndGivesWayToFec) {
     return c.quic;
   };
   EXPECT_TRUE(client({}).arq) << "negotiated in the handshake, so on by default";
+  EXPECT_EQ(client({}).congestion, quic::CongestionControl::bbr) << "the default controller (bench/RESULTS.md)";
   EXPECT_FALSE(client({"--arq", "off"}).arq);
   EXPECT_TRUE(client({"--arq", "on"}).arq);
   auto fec = client({"--fec", "20:2"});
