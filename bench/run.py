@@ -44,7 +44,8 @@ KCP_OPTS = ["--mode", "fast2", "--sndwnd", "2048", "--rcvwnd", "2048", "--nocomp
 
 # quictun-CC runs with its defaults (ARQ below QUIC on, negotiated); quictun-bbr-plain turns ARQ
 # off (--arq off), which is also what a quictun client gets from a Go quic-tun server.
-QT_VARIANTS = ["quictun-cubic", "quictun-reno", "quictun-bbr", "quictun-bbr-plain"]
+QT_VARIANTS = ["quictun-cubic", "quictun-reno", "quictun-bbr", "quictun-bbr-plain", "quictun-bbr1", "quictun-bbr1-arq",
+               "quictun-brutal"]
 VARIANTS = ["tcp-cubic", "tcp-bbr"] + QT_VARIANTS + ["kcptun"]
 TUNNEL_VARIANTS = QT_VARIANTS + ["kcptun"]
 
@@ -206,16 +207,20 @@ def start_path(procs, args, variant, pl, backend_port):
         return pl.server_addr, backend_port, []
     if variant.startswith("quictun-"):
         cc = variant.split("-")[1]
-        arq = ["--arq", "off"] if variant.endswith("-plain") else []
+        extra = []  # both sides
+        if cc == "brutal":  # the link's declared rate; each side declares what it sends
+            extra = ["--bandwidth", "100mbit"]
+        arq = (["--arq", "off"] if variant.endswith("-plain") else
+               ["--arq", "on"] if variant.endswith("-arq") else [])
         srv = procs.spawn(nsx(pl.ns_b) + [bindir / "quictun-server", "--listen-on",
                           f"{pl.server_addr}:{QT_UDP_PORT}", "--congestion-control", cc,
-                          "--log-level", "warn"], f"qt-server-{cc}")
+                          "--log-level", "warn"] + extra, f"qt-server-{cc}")
         wait_listen(pl.ns_b, QT_UDP_PORT, udp=True)
         cli = procs.spawn(nsx(pl.ns_a) + [bindir / "quictun-client", "--listen-on",
                           f"tcp:127.0.0.1:{QT_LOCAL_PORT}", "--server-endpoint",
                           f"{pl.server_addr}:{QT_UDP_PORT}", "--insecure-skip-verify",
                           "--token-source", f"tcp:127.0.0.1:{backend_port}",
-                          "--congestion-control", cc, "--log-level", "warn"] + arq, f"qt-client-{cc}")
+                          "--congestion-control", cc, "--log-level", "warn"] + extra + arq, f"qt-client-{cc}")
         wait_listen(pl.ns_a, QT_LOCAL_PORT)
         return "127.0.0.1", QT_LOCAL_PORT, [("server", srv), ("client", cli)]
     if variant == "kcptun":

@@ -36,7 +36,7 @@ fi
 if [[ "${QUICTUN_BENCH_SKIP_BUILD:-0}" != 1 ]]; then
   cmake -S "$repo" -B "$build_dir" -DCMAKE_BUILD_TYPE="$build_type" >/dev/null
   cmake --build "$build_dir" -j"$(nproc)" --target quictun-server quictun-client quictun-netem \
-    quictun-transport-tcp quictun-transport-unix quictun-token-fixed
+    quictun-transport-tcp quictun-transport-unix quictun-token-fixed quictun-cc-bbr1 quictun-cc-brutal
 fi
 
 command_line="bench/run.sh${*:+ $*}"

@@ -1,6 +1,7 @@
 #include <spdlog/spdlog.h>
 
 #include "app/client_app.hpp"
+#include "app/congestion_choice.hpp"
 #include "app/limits.hpp"
 #include "app/main_common.hpp"
 #include "app/loop.hpp"
@@ -16,7 +17,8 @@ int main(int argc, char** argv) {
     app::tune_allocator();
     EventBasePtr loop = app::make_loop();
     {
-      plugin::PluginLoader loader(app::plugin_dirs_for(settings), loop.get());
+      plugin::PluginLoader loader(app::plugin_dirs_for(settings), loop.get(), sdk::Side::client);
+      app::choose_congestion(settings, loader);
       {
         app::ClientApp client(settings, loop.get(), loader);
       Event stop_timer(loop.get(), -1, 0, [&](short) { event_base_loopbreak(loop.get()); });

@@ -1,5 +1,6 @@
 #include <spdlog/spdlog.h>
 
+#include "app/congestion_choice.hpp"
 #include "app/limits.hpp"
 #include "app/main_common.hpp"
 #include "app/loop.hpp"
@@ -17,7 +18,8 @@ int main(int argc, char** argv) {
     EventBasePtr loop = app::make_loop();
     int exit_code = 0;
     {
-      plugin::PluginLoader loader(app::plugin_dirs_for(settings), loop.get());
+      plugin::PluginLoader loader(app::plugin_dirs_for(settings), loop.get(), sdk::Side::server);
+      app::choose_congestion(settings, loader);
       {
         app::ServerApp server(settings, loop.get(), loader);
       Event stop_timer(loop.get(), -1, 0, [&](short) { event_base_loopbreak(loop.get()); });

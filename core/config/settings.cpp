@@ -137,12 +137,14 @@ toml::table parse_toml(const std::string& file) {
   }
 }
 
-quic::CongestionControl parse_cc(const std::string& text, const std::string& origin) {
-  std::string v = lower(text);
-  if (v == "cubic") return quic::CongestionControl::cubic;
-  if (v == "reno") return quic::CongestionControl::reno;
-  if (v == "bbr" || v == "bbr2" || v == "bbrv2") return quic::CongestionControl::bbr;
-  throw UsageError(origin + ": unknown congestion control \"" + text + "\" (use cubic, reno or bbr)");
+// A controller's name as the loader compares it; whether a plugin provides it is checked at
+// start-up, once the plugins are known.
+std::string parse_cc(const std::string& text, const std::string& origin) {
+  std::string v;
+  for (char c : lower(text)) v.push_back(c == '-' ? '_' : c);
+  if (v.empty() || v.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") != std::string::npos)
+    throw UsageError(origin + ": \"" + text + "\" is not a congestion controller name");
+  return v;
 }
 
 // "K:M" (data and parity datagrams per block) or "off".
@@ -194,7 +196,10 @@ void read_common(const TomlReader& r, const toml::table& root, CommonSettings& s
                              "stream_window", "connection_window", "max_stream_window", "max_connection_window",
                              "max_streams", "stream_send_buffer", "test_drop_rate", "fec", "arq"});
     std::string cc, origin;
-    if (r.str(*q, "congestion_control", cc, &origin)) s.quic.congestion = parse_cc(cc, origin);
+    if (r.str(*q, "congestion_control", cc, &origin)) {
+      s.quic.congestion = parse_cc(cc, origin);
+      s.congestion_origin = origin;
+    }
     std::uint64_t v;
     if (r.uint(*q, "handshake_timeout_ms", v, 100, 600000)) s.quic.handshake_timeout_ns = v * 1000000;
     if (r.uint(*q, "idle_timeout_ms", v, 1000, 3600000)) s.quic.idle_timeout_ns = v * 1000000;
@@ -236,7 +241,7 @@ void read_common(const TomlReader& r, const toml::table& root, CommonSettings& s
       }
     }
   }
-  for (const char* kind : {"token_source", "token_parser", "transport"}) {
+  for (const char* kind : {"token_source", "token_parser", "transport", "congestion"}) {
     auto* t = r.table(root, kind);
     if (!t) continue;
     for (auto&& [name, v] : *t) {
@@ -279,15 +284,19 @@ std::vector<std::string> normalize_argv(int argc, char** argv, const std::set<st
 }
 
 struct CommonFlags {
-  std::string config, log_level, congestion, drop_rate_text, fec, arq;
+  std::string config, log_level, congestion, bandwidth, drop_rate_text, fec, arq;
   std::vector<std::string> plugin_dirs;
-  CLI::Option *config_opt, *log_opt, *cc_opt, *dirs_opt, *drop_opt, *fec_opt, *arq_opt;
+  CLI::Option *config_opt, *log_opt, *cc_opt, *bw_opt, *dirs_opt, *drop_opt, *fec_opt, *arq_opt;
 };
 
 void add_common(CLI::App& app, CommonFlags& f) {
   f.config_opt = app.add_option("-c,--config", f.config, "TOML configuration file (flags override it)");
   f.log_opt = app.add_option("--log-level", f.log_level, "trace, debug, info (default), warn, error or off");
-  f.cc_opt = app.add_option("--congestion-control", f.congestion, "QUIC congestion control: bbr (default), cubic or reno");
+  f.cc_opt = app.add_option("--congestion-control", f.congestion,
+                            "congestion controller: bbr1 (default, loss-tolerant), brutal (a declared rate), or "
+                            "ngtcp2's bbr, cubic, reno; any name a plugin provides");
+  f.bw_opt = app.add_option("--bandwidth", f.bandwidth,
+                            "the controller's argument: for brutal, the rate to send at (e.g. 100mbit, 12.5MB)");
   f.dirs_opt = app.add_option("--plugin-dir", f.plugin_dirs,
                               "directory to search for plugins (repeatable; default: the build tree's or installed plugins)");
   f.fec_opt = app.add_option("--fec", f.fec,
@@ -302,7 +311,14 @@ void add_common(CLI::App& app, CommonFlags& f) {
 
 void apply_common_flags(const CommonFlags& f, CommonSettings& s) {
   if (f.log_opt->count()) s.log_level = check_log_level(f.log_level, "--log-level");
-  if (f.cc_opt->count()) s.quic.congestion = parse_cc(f.congestion, "--congestion-control");
+  if (f.cc_opt->count()) {
+    s.quic.congestion = parse_cc(f.congestion, "--congestion-control");
+    s.congestion_origin = "--congestion-control";
+  }
+  if (f.bw_opt->count()) {
+    s.congestion_argument = f.bandwidth;
+    s.congestion_argument_origin = "--bandwidth";
+  }
   if (f.dirs_opt->count()) {
     s.plugin_dirs.clear();
     for (const auto& d : f.plugin_dirs) s.plugin_dirs.push_back(fs::absolute(d));
@@ -313,12 +329,12 @@ void apply_common_flags(const CommonFlags& f, CommonSettings& s) {
   if (f.arq_opt->count() && !f.fec_opt->count() && s.quic.arq) s.quic.fec_k = s.quic.fec_m = 0;
   if (f.fec_opt->count()) settle_link(s.quic, f.arq_opt->count() > 0, "--fec");
   if (f.arq_opt->count()) s.arq_origin = "--arq";
-  if (s.quic.arq && s.quic.congestion != quic::CongestionControl::bbr) {
+  if (s.quic.arq && quic::congestion_is_loss_based(s.quic.congestion)) {
     // Measured: cubic and reno size their window by loss; with every loss repaired below them
     // they grow it until every queue on the path overflows (3x the wire bytes at 0 % loss).
     if (!s.arq_origin.empty())
-      throw UsageError(s.arq_origin + ": ARQ needs congestion control bbr (cubic and reno size their window by the "
-                                      "loss ARQ hides, and would flood the path)");
+      throw UsageError(s.arq_origin + ": ARQ cannot be used with congestion control " + s.quic.congestion +
+                       " (cubic and reno size their window by the loss ARQ hides, and would flood the path)");
     s.quic.arq = false;
   }
   if (f.drop_opt->count()) {
@@ -364,10 +380,10 @@ void check_sections(const TomlReader& r, const toml::table& root, const char* mi
   for (auto&& [k, v] : root) {
     std::string key(k.str());
     if (key == mine || key == other || key == "quic" || key == "log" || key == "plugins" || key == "token_source" ||
-        key == "token_parser" || key == "transport")
+        key == "token_parser" || key == "transport" || key == "congestion")
       continue;
     throw UsageError(r.where(k) + ": unknown section or key '" + key +
-                     "' (known: server, client, quic, log, plugins, token_source, token_parser, transport)");
+                     "' (known: server, client, quic, log, plugins, token_source, token_parser, transport, congestion)");
   }
 }
 
@@ -509,6 +525,10 @@ ParseResult parse_client(int argc, char** argv, ClientSettings& s) {
     }
   }
   apply_common_flags(common, s);
+  // ARQ by default only under ngtcp2's bbr, whose window it protects from random loss. The
+  // loss-tolerant bbr1 (the default) measured faster without it: a repair holds every packet
+  // behind the gap for a round trip (bench/RESULTS.md, quictun-bbr1 against quictun-bbr1-plain).
+  if (s.arq_origin.empty() && s.quic.congestion != "bbr") s.quic.arq = false;
   if (o_listen->count() || o_plugin->count() || o_source->count()) {
     // Flags describe the first listener (the only one quic-tun knows).
     ListenerSettings& l = s.listeners.front();

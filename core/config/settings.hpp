@@ -21,8 +21,12 @@ struct CommonSettings {
   std::string log_level = "info";                // trace, debug, info, warn, error, off
   std::vector<std::filesystem::path> plugin_dirs;  // empty: the built-in default
   quic::TransportConfig quic;                    // [quic]
+  std::string congestion_origin;                 // where the controller was named ("" when by default)
+  std::string congestion_argument;               // the controller's argument (--bandwidth)
+  std::string congestion_argument_origin;
   double test_drop_rate = 0;                     // fraction of received datagrams dropped (tests only)
-  // Plugin tables, keyed "token_source.<name>", "token_parser.<name>", "transport.<scheme>".
+  // Plugin tables, keyed "token_source.<name>", "token_parser.<name>", "transport.<scheme>",
+  // "congestion.<name>".
   std::map<std::string, sdk::PluginConfig> plugin_tables;
 
   // The table for one plugin with `argument` filled in (empty table if the config has none).

@@ -19,8 +19,9 @@ constexpr const char* kMarkerPrefix = "quictun_provides__";
 // sdk::Host for one plugin: the shared loop, and log lines tagged with the plugin's name.
 class PluginHost : public sdk::Host {
  public:
-  PluginHost(event_base* loop, std::string name) : loop_(loop), name_(std::move(name)) {}
+  PluginHost(event_base* loop, std::string name, sdk::Side side) : loop_(loop), name_(std::move(name)), side_(side) {}
   event_base* loop() override { return loop_; }
+  sdk::Side side() const override { return side_; }
   void log(sdk::LogLevel level, std::string_view message) override {
     switch (level) {
       case sdk::LogLevel::trace: spdlog::trace("[{}] {}", name_, message); break;
@@ -34,6 +35,7 @@ class PluginHost : public sdk::Host {
  private:
   event_base* loop_;
   std::string name_;
+  sdk::Side side_;
 };
 
 bool parse_marker(const std::string& symbol, Kind& kind, std::string& name) {
@@ -46,6 +48,7 @@ bool parse_marker(const std::string& symbol, Kind& kind, std::string& name) {
   if (k == "token_source") kind = Kind::token_source;
   else if (k == "token_parser") kind = Kind::token_parser;
   else if (k == "transport") kind = Kind::transport;
+  else if (k == "congestion") kind = Kind::congestion;
   else return false;
   return !name.empty();
 }
@@ -57,6 +60,7 @@ std::string kind_text(Kind kind) {
     case Kind::token_source: return "token source";
     case Kind::token_parser: return "token parser";
     case Kind::transport: return "transport";
+    case Kind::congestion: return "congestion controller";
   }
   return "plugin";
 }
@@ -73,7 +77,8 @@ struct PluginLoader::Loaded {
   fs::path file;
 };
 
-PluginLoader::PluginLoader(std::vector<fs::path> dirs, event_base* loop) : dirs_(std::move(dirs)), loop_(loop) {
+PluginLoader::PluginLoader(std::vector<fs::path> dirs, event_base* loop, sdk::Side side)
+    : dirs_(std::move(dirs)), loop_(loop), side_(side) {
   scan();
 }
 
@@ -186,8 +191,9 @@ namespace {
 template <typename T, typename Factory>
 std::shared_ptr<T> create(const Factory& factory, const sdk::PluginConfig& config,
                           const std::shared_ptr<boost::dll::shared_library>& library, event_base* loop,
-                          const std::string& plugin_name, const std::string& what, const fs::path& file) {
-  auto host = std::make_shared<PluginHost>(loop, plugin_name);
+                          sdk::Side side, const std::string& plugin_name, const std::string& what,
+                          const fs::path& file) {
+  auto host = std::make_shared<PluginHost>(loop, plugin_name, side);
   std::unique_ptr<T> object;
   try {
     object = factory.create(config, *host);
@@ -207,7 +213,7 @@ std::shared_ptr<sdk::TokenSource> PluginLoader::token_source(const std::string& 
   auto loaded = load(find(Kind::token_source, name));
   for (const auto& f : loaded->descriptor->token_sources)
     if (normalize_name(f.name) == normalize_name(name))
-      return create<sdk::TokenSource>(f, config, loaded->library, loop_, loaded->descriptor->name,
+      return create<sdk::TokenSource>(f, config, loaded->library, loop_, side_, loaded->descriptor->name,
                                       "token source \"" + name + "\"", loaded->file);
   throw UsageError(loaded->file.string() + ": plugin " + loaded->descriptor->name + " marks token source \"" + name +
                    "\" but its descriptor has no such factory");
@@ -217,7 +223,7 @@ std::shared_ptr<sdk::TokenParser> PluginLoader::token_parser(const std::string& 
   auto loaded = load(find(Kind::token_parser, name));
   for (const auto& f : loaded->descriptor->token_parsers)
     if (normalize_name(f.name) == normalize_name(name))
-      return create<sdk::TokenParser>(f, config, loaded->library, loop_, loaded->descriptor->name,
+      return create<sdk::TokenParser>(f, config, loaded->library, loop_, side_, loaded->descriptor->name,
                                       "token parser \"" + name + "\"", loaded->file);
   throw UsageError(loaded->file.string() + ": plugin " + loaded->descriptor->name + " marks token parser \"" + name +
                    "\" but its descriptor has no such factory");
@@ -228,10 +234,21 @@ std::shared_ptr<sdk::Transport> PluginLoader::transport(const std::string& schem
   for (const auto& f : loaded->descriptor->transports)
     for (const auto& s : f.schemes)
       if (normalize_name(s) == normalize_name(scheme))
-        return create<sdk::Transport>(f, config, loaded->library, loop_, loaded->descriptor->name,
+        return create<sdk::Transport>(f, config, loaded->library, loop_, side_, loaded->descriptor->name,
                                       "transport \"" + scheme + "\"", loaded->file);
   throw UsageError(loaded->file.string() + ": plugin " + loaded->descriptor->name + " marks transport \"" + scheme +
                    "\" but its descriptor has no such factory");
+}
+
+std::shared_ptr<sdk::CongestionControl> PluginLoader::congestion_control(const std::string& name,
+                                                                       const sdk::PluginConfig& config) {
+  auto loaded = load(find(Kind::congestion, name));
+  for (const auto& f : loaded->descriptor->congestion_controls)
+    if (normalize_name(f.name) == normalize_name(name))
+      return create<sdk::CongestionControl>(f, config, loaded->library, loop_, side_, loaded->descriptor->name,
+                                            "congestion controller \"" + name + "\"", loaded->file);
+  throw UsageError(loaded->file.string() + ": plugin " + loaded->descriptor->name + " marks congestion controller \"" +
+                   name + "\" but its descriptor has no such factory");
 }
 
 }  // namespace quictun::plugin

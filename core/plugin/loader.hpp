@@ -17,13 +17,13 @@ namespace boost::dll { class shared_library; }
 
 namespace quictun::plugin {
 
-enum class Kind { token_source, token_parser, transport };
+enum class Kind { token_source, token_parser, transport, congestion };
 std::string kind_text(Kind kind);  // "token source", ...
 
 class PluginLoader {
  public:
-  // `dirs` are searched in order; `loop` is handed to plugins through sdk::Host.
-  PluginLoader(std::vector<std::filesystem::path> dirs, event_base* loop);
+  // `dirs` are searched in order; `loop` and `side` are handed to plugins through sdk::Host.
+  PluginLoader(std::vector<std::filesystem::path> dirs, event_base* loop, sdk::Side side);
   ~PluginLoader();
   PluginLoader(const PluginLoader&) = delete;
   PluginLoader& operator=(const PluginLoader&) = delete;
@@ -33,6 +33,7 @@ class PluginLoader {
   std::shared_ptr<sdk::TokenSource> token_source(const std::string& name, const sdk::PluginConfig& config);
   std::shared_ptr<sdk::TokenParser> token_parser(const std::string& name, const sdk::PluginConfig& config);
   std::shared_ptr<sdk::Transport> transport(const std::string& scheme, const sdk::PluginConfig& config);
+  std::shared_ptr<sdk::CongestionControl> congestion_control(const std::string& name, const sdk::PluginConfig& config);
 
   // Names of everything the plugin directories provide of `kind`, sorted.
   std::vector<std::string> available(Kind kind) const;
@@ -51,6 +52,7 @@ class PluginLoader {
 
   std::vector<std::filesystem::path> dirs_;
   event_base* loop_;
+  sdk::Side side_;
   std::map<std::pair<Kind, std::string>, std::vector<Offer>> offers_;  // normalized name -> files
   std::map<std::filesystem::path, std::shared_ptr<Loaded>> loaded_;
   std::map<std::string, std::filesystem::path> plugin_names_;  // descriptor name -> file

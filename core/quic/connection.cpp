@@ -185,11 +185,9 @@ Connection::~Connection() {
 void Connection::init_settings(ngtcp2_settings& settings, ngtcp2_transport_params& params, bool server) {
   ngtcp2_settings_default(&settings);
   settings.initial_ts = now_ns();
-  switch (config_.congestion) {
-    case CongestionControl::cubic: settings.cc_algo = NGTCP2_CC_ALGO_CUBIC; break;
-    case CongestionControl::reno: settings.cc_algo = NGTCP2_CC_ALGO_RENO; break;
-    case CongestionControl::bbr: settings.cc_algo = NGTCP2_CC_ALGO_BBR; break;
-  }
+  // A plugin controller replaces reno's table once the connection exists (install_controller).
+  settings.cc_algo = config_.congestion_plugin ? NGTCP2_CC_ALGO_RENO
+                                               : builtin_congestion(config_.congestion).value_or(NGTCP2_CC_ALGO_CUBIC);
   settings.handshake_timeout = config_.handshake_timeout_ns;
   settings.max_window = config_.max_connection_window;
   settings.max_stream_window = config_.max_stream_window;
@@ -224,6 +222,7 @@ std::unique_ptr<Connection> Connection::connect(const Endpoint& endpoint, const 
   int rv = ngtcp2_conn_client_new(&c->conn_, &dcid, &scid, &path, NGTCP2_PROTO_VER_V1, &cb, &settings, &params,
                                   nullptr, c.get());
   if (rv != 0) throw RuntimeError(std::string("QUIC client: ") + ngtcp2_strerror(rv));
+  c->install_controller();
   c->tls_ = tls.new_session(&c->conn_ref_, config.arq);
   ngtcp2_conn_set_tls_native_handle(c->conn_, c->tls_->get());
   if (config.keep_alive_ns) ngtcp2_conn_set_keep_alive_timeout(c->conn_, config.keep_alive_ns);
@@ -258,6 +257,7 @@ std::unique_ptr<Connection> Connection::accept(const Endpoint& endpoint, const T
     spdlog::warn("server: cannot accept QUIC connection from {}: {}", first.remote.to_string(), ngtcp2_strerror(rv));
     return nullptr;
   }
+  c->install_controller();
   c->tls_ = tls.new_session(&c->conn_ref_, config.arq);
   ngtcp2_conn_set_tls_native_handle(c->conn_, c->tls_->get());
   if (link == Link::fec) c->enable_fec();
@@ -324,14 +324,19 @@ std::uint64_t Connection::min_rtt_ns() const {
   return info.min_rtt == UINT64_MAX ? 0 : info.min_rtt;
 }
 
+void Connection::install_controller() {
+  if (!config_.congestion_plugin) return;
+  plugin_cc_ = PluginController::install(conn_, config_.congestion_plugin->new_controller(), now_ns());
+}
+
 void Connection::trace_state(std::uint64_t now) {
   if (!spdlog::should_log(spdlog::level::trace) || now - last_trace_ns_ < 1'000'000'000) return;
   last_trace_ns_ = now;
   ngtcp2_conn_info i;
   ngtcp2_conn_get_conn_info(conn_, &i);
-  spdlog::trace("{}: rtt min {:.1f} smoothed {:.1f} latest {:.1f} var {:.1f} ms, cwnd {} KB, in flight {} KB",
+  spdlog::trace("{}: rtt min {:.1f} smoothed {:.1f} latest {:.1f} var {:.1f} ms, cwnd {} KB, in flight {} KB, {} {}",
                 endpoint_.log_name, i.min_rtt / 1e6, i.smoothed_rtt / 1e6, i.latest_rtt / 1e6, i.rttvar / 1e6,
-                i.cwnd / 1024, i.bytes_in_flight / 1024);
+                i.cwnd / 1024, i.bytes_in_flight / 1024, config_.congestion, plugin_cc_ ? plugin_cc_->describe() : "");
 }
 
 void Connection::read_packet(const ReceivedDatagram& d) {

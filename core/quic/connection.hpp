@@ -14,6 +14,8 @@
 #include <vector>
 
 #include "quic/arq.hpp"
+#include "quic/cc/builtin.hpp"
+#include "quic/cc/plugin_controller.hpp"
 #include "quic/fec.hpp"
 #include "quic/tls.hpp"
 #include "quic/udp_socket.hpp"
@@ -21,20 +23,25 @@
 
 namespace quictun::quic {
 
-enum class CongestionControl { cubic, reno, bbr };
-
 // QUIC transport settings; every field a knob of quictun.toml's [quic] table.
 struct TransportConfig {
-  CongestionControl congestion = CongestionControl::bbr;  // bench/RESULTS.md: best at every loss rate
+  // The congestion controller, by name (normalized: lower case, '_' for '-'): one of ngtcp2's
+  // own (builtin_congestion()) or one a plugin provides, created at start-up into
+  // congestion_plugin. The default is the loss-tolerant model-based plugins/cc-bbr1.
+  std::string congestion = "bbr1";
+  std::shared_ptr<sdk::CongestionControl> congestion_plugin;  // set when `congestion` is a plugin's
   std::uint64_t handshake_timeout_ns = 10'000'000'000ull;  // give up a handshake after this, in ns
   std::uint64_t idle_timeout_ns = 30'000'000'000ull;       // close a silent connection after this, in ns
   std::uint64_t keep_alive_ns = 0;                         // PING after this much silence (0: off), in ns
-  std::uint64_t stream_window = 4 << 20;        // initial per-stream receive window, in bytes
-  std::uint64_t connection_window = 16 << 20;   // initial per-connection receive window, in bytes
-  std::uint64_t max_stream_window = 16 << 20;   // auto-tuning cap per stream, in bytes
-  std::uint64_t max_connection_window = 64 << 20;  // auto-tuning cap per connection, in bytes
+  // Windows sized for long fat lossy links: 100 Mbit/s at 200 ms is 2.5 MB in flight, and a
+  // receiver holding data behind losses needs several times that (../shared/design/STACK.md
+  // measured 200 ms / 5 % going from 36 to 78 Mbit/s with these). They are credit, not memory.
+  std::uint64_t stream_window = 16 << 20;       // initial per-stream receive window, in bytes
+  std::uint64_t connection_window = 32 << 20;   // initial per-connection receive window, in bytes
+  std::uint64_t max_stream_window = 64 << 20;   // auto-tuning cap per stream, in bytes
+  std::uint64_t max_connection_window = 128 << 20;  // auto-tuning cap per connection, in bytes
   std::uint64_t max_streams = 4096;             // concurrent streams the peer may open
-  std::size_t stream_send_buffer = 4 << 20;     // unacknowledged bytes buffered per stream before the app socket is paused
+  std::size_t stream_send_buffer = 16 << 20;    // unacknowledged bytes buffered per stream before the app socket is paused
   // Forward error correction below QUIC (quictun peers only): k data + m parity datagrams per
   // block; fec_k == 0 is off. A client with FEC sends it; a server answers FEC with FEC.
   std::size_t fec_k = 0;
@@ -179,7 +186,8 @@ class Connection {
   void on_arq_datagram(const ReceivedDatagram& datagram);
   void arm_arq_timer();
   std::uint64_t min_rtt_ns() const;
-  void trace_state(std::uint64_t now);  // once a second at log level trace: RTT and window  // QUIC's minimum RTT, 0 before the first sample
+  void trace_state(std::uint64_t now);  // once a second at log level trace: RTT, window, controller state
+  void install_controller();            // puts config_.congestion_plugin's controller in conn_
   void arm_timer();
   void on_timer();
   void send_close(const ngtcp2_ccerr& err);  // writes, keeps and sends CONNECTION_CLOSE
@@ -221,6 +229,7 @@ class Connection {
   ngtcp2_crypto_conn_ref conn_ref_{};
   std::unique_ptr<TlsSession> tls_;
   ngtcp2_conn* conn_ = nullptr;
+  std::unique_ptr<PluginController> plugin_cc_;  // a plugin's controller; must outlive conn_ (deleted first)
   std::unordered_map<std::int64_t, Stream> streams_;
   std::deque<std::int64_t> ready_;  // streams with bytes or FIN to send, round robin
   std::vector<std::uint8_t> tx_;    // one GSO batch

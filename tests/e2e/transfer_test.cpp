@@ -277,16 +277,17 @@ long arq_counter(const std::string& log, const std::string& name) {
 }
 }  // namespace
 
-TEST(Transfer, ArqRepairsLossBothWaysByDefault) {
-  // Both ends are quictun, so the handshake turns the ARQ shim on without any flag. Datagrams
-  // are dropped on receipt, before the shim, so it must repair them for QUIC to see none.
+TEST(Transfer, ArqRepairsLossBothWaysWhenTheClientAsks) {
+  // The client asks for ARQ and the server accepts it by default, so the handshake turns the
+  // shim on. Datagrams are dropped on receipt, before the shim, so it must repair them.
   TempDir dir;
   int backend_port = free_tcp_port();
   UpDownBackend b;
   b.reply = random_bytes(8 << 20, 6);
   Backend backend(listen_tcp(backend_port), [&](int fd) { b.handle(fd); });
   Tunnel tunnel(dir, {{"--test-drop-rate", "0.05"},
-                      {"--token-source", "tcp:127.0.0.1:" + std::to_string(backend_port), "--test-drop-rate", "0.05"},
+                      {"--token-source", "tcp:127.0.0.1:" + std::to_string(backend_port), "--test-drop-rate", "0.05",
+                       "--arq", "on"},
                       {}});
   transfer_both_ways(tunnel, b, 8 << 20);
   tunnel.client().stop(SIGINT);
@@ -311,7 +312,9 @@ TEST(Transfer, ArqIsUsedOnlyWhenBothSidesWantIt) {
     std::vector<std::string> server{"--test-drop-rate", "0.02"};
     std::vector<std::string> client{"--token-source", "tcp:127.0.0.1:" + std::to_string(backend_port),
                                     "--test-drop-rate", "0.02"};
+    // The other side asks for ARQ, so only the one saying off can keep it away.
     (side == 0 ? server : client).insert((side == 0 ? server : client).end(), {"--arq", "off"});
+    if (side == 0) client.insert(client.end(), {"--arq", "on"});
     Tunnel tunnel(dir, {server, client, {}});
     transfer_both_ways(tunnel, b, 1 << 20);
     tunnel.client().stop(SIGINT);

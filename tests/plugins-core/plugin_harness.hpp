@@ -78,6 +78,8 @@ class TestHost final : public sdk::Host {
 
   event_base* loop() override { return loop_; }
   void log(sdk::LogLevel, std::string_view message) override { lines.emplace_back(message); }
+  sdk::Side side() const override { return side_as; }
+  sdk::Side side_as = sdk::Side::client;  // the program the plugin believes it runs in
 
   // Runs the loop until `done()` holds; false if `limit` passes first.
   bool run_until(const std::function<bool()>& done, std::chrono::milliseconds limit = std::chrono::seconds(5)) {

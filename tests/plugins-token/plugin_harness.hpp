@@ -31,6 +31,8 @@ class TestHost final : public sdk::Host {
   }
   event_base* loop() override { return base_.get(); }
   void log(sdk::LogLevel level, std::string_view message) override { logs.emplace_back(level, std::string(message)); }
+  sdk::Side side() const override { return side_as; }
+  sdk::Side side_as = sdk::Side::client;  // the program the plugin believes it runs in
 
   bool logged(std::string_view needle) const {
     for (const auto& [level, message] : logs) {

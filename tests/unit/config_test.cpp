@@ -53,7 +53,7 @@ TEST(Config, TheCommentedExampleParsesForBothPrograms) {
   EXPECT_EQ(client.listeners[1].listen_on, "unix:/run/quictun/db.sock");
   EXPECT_EQ(client.listeners[1].token_source_arg, "db");
   EXPECT_TRUE(client.tls.verify_server);
-  EXPECT_EQ(client.quic.congestion, quic::CongestionControl::bbr);
+  EXPECT_EQ(client.quic.congestion, "bbr1");
 }
 
 TEST(Config, FlagsOverrideTheFile) {
@@ -63,7 +63,7 @@ TEST(Config, FlagsOverrideTheFile) {
   Argv a({"-c", cfg, "--listen-on", "127.0.0.1:2", "--congestion-control", "BBR"});
   config::parse_server(a.argc(), a.argv(), s);
   EXPECT_EQ(s.listen_on, "127.0.0.1:2");
-  EXPECT_EQ(s.quic.congestion, quic::CongestionControl::bbr);
+  EXPECT_EQ(s.quic.congestion, "bbr");
 }
 
 TEST(Config, DefaultsMatchQuicTun) {
@@ -124,9 +124,9 @@ TEST(Config, MistakesNameFileAndLine) {
   };
   std::string cfg = d.file("quictun.toml");
   EXPECT_EQ(server_error("[quic]\nidle_timeout_ms = -5\n"), cfg + ":2: 'idle_timeout_ms' must be between 1000 and 3600000");
-  EXPECT_EQ(server_error("[serverr]\n"), cfg + ":1: unknown section or key 'serverr' (known: server, client, quic, log, plugins, token_source, token_parser, transport)");
+  EXPECT_EQ(server_error("[serverr]\n"), cfg + ":1: unknown section or key 'serverr' (known: server, client, quic, log, plugins, token_source, token_parser, transport, congestion)");
   EXPECT_EQ(server_error("[log]\nlevel = \"loud\"\n"), cfg + ":2: unknown log level \"loud\" (use trace, debug, info, warn, error or off)");
-  EXPECT_EQ(server_error("[quic]\ncongestion_control = \"vegas\"\n"), cfg + ":2: unknown congestion control \"vegas\" (use cubic, reno or bbr)");
+  EXPECT_EQ(server_error("[quic]\ncongestion_control = \"bbr 1\"\n"), cfg + ":2: \"bbr 1\" is not a congestion controller name");
   EXPECT_NE(server_error("[server\n").find(cfg + ":1:"), std::string::npos);
   EXPECT_EQ(server_error("[quic]\ntest_drop_rate = 1.5\n"), cfg + ":2: 'test_drop_rate' must be in [0, 1)");
   EXPECT_NE(server_error("[quic]\nfec = \"20:300\"\n").find(cfg + ":2: FEC must be K:M"), std::string::npos);
@@ -144,18 +144,23 @@ TEST(Config, FecParameters) {
   EXPECT_EQ(off.quic.fec_k, 0u) << "FEC is off by default: quic-tun peers do not speak it";
 }
 
-TEST(Config, ArqIsOnByDefaultAndGivesWayToFec) {
+TEST(Config, ArqIsOptInExceptUnderNgtcp2BbrAndGivesWayToFec) {
   auto client = [](std::vector<std::string> args) {
     config::ClientSettings c;
     Argv a(args);
     config::parse_client(a.argc(), a.argv(), c);
     return c.quic;
   };
-  EXPECT_TRUE(client({}).arq) << "negotiated in the handshake, so on by default";
-  EXPECT_EQ(client({}).congestion, quic::CongestionControl::bbr) << "the default controller (bench/RESULTS.md)";
+  EXPECT_FALSE(client({}).arq) << "bbr1, the default, measured faster without ARQ (bench/RESULTS.md)";
+  EXPECT_EQ(client({}).congestion, "bbr1") << "the default controller (bench/RESULTS.md)";
+  EXPECT_TRUE(client({"--congestion-control", "bbr"}).arq) << "ngtcp2's bbr still gets ARQ by default";
+  config::ServerSettings server;
+  Argv none({});
+  config::parse_server(none.argc(), none.argv(), server);
+  EXPECT_TRUE(server.quic.arq) << "a server accepts ARQ when a client offers it";
   EXPECT_FALSE(client({"--arq", "off"}).arq);
   EXPECT_TRUE(client({"--arq", "on"}).arq);
-  auto fec = client({"--fec", "20:2"});
+  auto fec = client({"--congestion-control", "bbr", "--fec", "20:2"});
   EXPECT_FALSE(fec.arq) << "asking for FEC turns the default ARQ off";
   EXPECT_EQ(fec.fec_k, 20u);
   const std::string both_error = "ARQ and FEC cannot be combined; choose one (turn arq off or fec off)";
@@ -170,8 +175,8 @@ TEST(Config, ArqIsOnByDefaultAndGivesWayToFec) {
   auto q = client({"-c", file_fec, "--arq", "on"});
   EXPECT_TRUE(q.arq) << "a flag beats the file";
   EXPECT_EQ(q.fec_k, 0u);
-  EXPECT_FALSE(client({"--congestion-control", "cubic"}).arq) << "ARQ is for bbr only";
+  EXPECT_FALSE(client({"--congestion-control", "cubic"}).arq) << "ARQ is never used with a loss-based controller";
   EXPECT_EQ(usage_error([&] { client({"--congestion-control", "reno", "--arq", "on"}); }),
-            "--arq: ARQ needs congestion control bbr (cubic and reno size their window by the loss ARQ hides, "
-            "and would flood the path)");
+            "--arq: ARQ cannot be used with congestion control reno (cubic and reno size their window by the loss "
+            "ARQ hides, and would flood the path)");
 }

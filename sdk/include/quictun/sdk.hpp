@@ -2,6 +2,7 @@
 #pragma once
 
 #include "quictun/sdk/config.hpp"
+#include "quictun/sdk/congestion.hpp"
 #include "quictun/sdk/error.hpp"
 #include "quictun/sdk/host.hpp"
 #include "quictun/sdk/plugin.hpp"

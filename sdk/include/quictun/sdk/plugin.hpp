@@ -9,6 +9,7 @@
 //
 //   QUICTUN_PLUGIN(describe)                       // once per plugin
 //   QUICTUN_PLUGIN_PROVIDES(token_source, fixed)    // once per provided name
+//   (kinds: token_source, token_parser, transport, congestion)
 //
 // Names are matched case-insensitively; a '-' in a name is written '_' in the marker.
 #pragma once
@@ -22,6 +23,7 @@
 #include <boost/dll/alias.hpp>
 
 #include "quictun/sdk/config.hpp"
+#include "quictun/sdk/congestion.hpp"
 #include "quictun/sdk/host.hpp"
 #include "quictun/sdk/token.hpp"
 #include "quictun/sdk/transport.hpp"
@@ -49,6 +51,12 @@ struct TransportFactory {
   std::function<std::unique_ptr<Transport>(const PluginConfig&, Host&)> create;
 };
 
+struct CongestionControlFactory {
+  std::string name;  // what `--congestion-control` names, e.g. "brutal"; settings in [congestion.<name>]
+  std::string help;
+  std::function<std::unique_ptr<CongestionControl>(const PluginConfig&, Host&)> create;
+};
+
 struct PluginDescriptor {
   std::string name;         // unique plugin name, e.g. "token-fixed"
   std::string version;      // the plugin's own version
@@ -56,6 +64,7 @@ struct PluginDescriptor {
   std::vector<TokenSourceFactory> token_sources;
   std::vector<TokenParserFactory> token_parsers;
   std::vector<TransportFactory> transports;
+  std::vector<CongestionControlFactory> congestion_controls;
 };
 
 namespace detail {

@@ -7,12 +7,12 @@
 // refuses a plugin built against another number. A build may override it only to test that
 // refusal.
 #ifndef QUICTUN_SDK_ABI
-#define QUICTUN_SDK_ABI 1
+#define QUICTUN_SDK_ABI 2  // 2: congestion controllers
 #endif
 
 namespace quictun::sdk {
 
 inline constexpr std::uint32_t abi_version = QUICTUN_SDK_ABI;
-inline constexpr const char* sdk_version = "0.1.0";
+inline constexpr const char* sdk_version = "0.2.0";
 
 }  // namespace quictun::sdk

@@ -1,0 +1,248 @@
+#include "bbr1.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+namespace quictun::cc {
+namespace {
+
+// ProbeBW's eight phases: probe (more than the model), drain what the probe queued, then cruise.
+constexpr double kCycleGains[] = {1.25, 0.75, 1, 1, 1, 1, 1, 1};
+constexpr unsigned kCycleLength = sizeof kCycleGains / sizeof kCycleGains[0];
+constexpr double kPacingMargin = 0.99;      // pace 1 % under the estimate, so no queue builds from it
+constexpr unsigned kMinCwndPackets = 4;
+constexpr double kCongestionCut = 0.85;     // what is left of the bandwidth model after a cut
+constexpr unsigned kCooldownRounds = 3;     // rounds after a cut before the next may happen
+constexpr std::uint64_t kMinRoundPackets = 16;  // a round smaller than this says little about loss
+constexpr unsigned kBaselineRounds = 4;         // quiet rounds measured before loss can mean congestion
+
+}  // namespace
+
+Bbr1::Bbr1(const Bbr1Params& params, std::uint64_t seed)
+    : p_(params), rng_(seed ? seed : 1), max_bw_(params.bw_window_rounds) {}
+
+std::uint64_t Bbr1::next_random() {
+  rng_ ^= rng_ << 13;
+  rng_ ^= rng_ >> 7;
+  rng_ ^= rng_ << 17;
+  return rng_;
+}
+
+std::uint64_t Bbr1::bdp(double gain) const {
+  if (max_bw_.empty() || min_rtt_ns_ == 0) return 0;
+  return static_cast<std::uint64_t>(gain * static_cast<double>(max_bw_.best()) * static_cast<double>(min_rtt_ns_) / 1e9);
+}
+
+void Bbr1::on_start(const sdk::PathState& path, sdk::CongestionOutput& out) {
+  const std::uint64_t seed = rng_;
+  *this = Bbr1(p_, seed);
+  mss_ = std::max<std::uint64_t>(path.max_datagram_size, 1200);
+  mode_ = Mode::startup;
+  pacing_gain_ = cwnd_gain_ = p_.startup_gain;
+  min_rtt_stamp_ = path.now_ns;
+  out.cwnd = std::max<std::uint64_t>(out.cwnd, 10 * mss_);
+  out.in_slow_start = true;
+  set_outputs(nullptr, path, out);
+}
+
+void Bbr1::on_packet_sent(const sdk::SentPacket&, const sdk::PathState&, sdk::CongestionOutput&) {}
+
+void Bbr1::on_packet_lost(const sdk::LostPacket& packet, const sdk::PathState&, sdk::CongestionOutput&) {
+  // Loss alone changes nothing in the model; it is counted for the congestion test.
+  round_lost_ += packet.bytes;
+  round_lost_any_ = true;
+}
+
+void Bbr1::on_ack(const sdk::AckSample& ack, const sdk::PathState& path, sdk::CongestionOutput& out) {
+  mss_ = std::max<std::uint64_t>(path.max_datagram_size, 1200);
+  round_acked_ += ack.bytes_acked;
+  if (ack.has_rtt) round_min_rtt_ = std::min(round_min_rtt_, ack.rtt_ns);
+  round_start_ = false;
+  if (ack.prior_delivered >= next_round_delivered_ && ack.delivered_total > next_round_delivered_) {
+    next_round_delivered_ = ack.delivered_total;
+    ++round_;
+    round_start_ = true;
+    end_round(path);
+  }
+  update_model(ack, path);
+  update_mode(ack, path, out);
+  set_outputs(&ack, path, out);
+}
+
+void Bbr1::end_round(const sdk::PathState&) {
+  const std::uint64_t total = round_acked_ + round_lost_;
+  // Only in ProbeBW, against a baseline of a few quiet rounds: Startup's own overshoot fills
+  // the queue by design and is Drain's job, not a sign of someone else's traffic.
+  if (p_.react_to_congestion && mode_ == Mode::probe_bw && min_rtt_ns_ && total >= kMinRoundPackets * mss_ &&
+      round_min_rtt_ != UINT64_MAX) {
+    const double loss = static_cast<double>(round_lost_) / static_cast<double>(total);
+    const std::uint64_t queue = round_min_rtt_ > min_rtt_ns_ ? round_min_rtt_ - min_rtt_ns_ : 0;
+    const std::uint64_t threshold =
+        std::max<std::uint64_t>(p_.queue_floor_ns, static_cast<std::uint64_t>(p_.queue_fraction * min_rtt_ns_));
+    const bool standing_queue = queue > threshold;
+    if (!standing_queue) {
+      // The link's own loss, measured while we queue nothing: the baseline congestion must beat.
+      quiet_loss_ = quiet_loss_ < 0 ? loss : quiet_loss_ * 0.875 + loss * 0.125;
+      ++quiet_rounds_;
+    } else if (quiet_rounds_ >= kBaselineRounds && cooldown_rounds_ == 0 && loss > quiet_loss_ + p_.excess_loss) {
+      // Losses and a queue together: the bottleneck is full, whether shared or shrunk. Cut the
+      // model so the queue drains, and let the filter relearn the real share.
+      const std::uint64_t cut = static_cast<std::uint64_t>(static_cast<double>(max_bw_.best()) * kCongestionCut);
+      max_bw_.reset(cut, round_);
+      ++cuts_;
+      cooldown_rounds_ = kCooldownRounds;
+      if (mode_ == Mode::probe_bw) {
+        cycle_index_ = 1;  // the draining phase
+      }
+    }
+  }
+  if (cooldown_rounds_) --cooldown_rounds_;
+  round_acked_ = round_lost_ = 0;
+  round_min_rtt_ = UINT64_MAX;
+}
+
+void Bbr1::update_model(const sdk::AckSample& ack, const sdk::PathState& path) {
+  // An app-limited sample only ever raises the estimate: the sender, not the path, was slow.
+  // The link's own random loss hides part of what the bottleneck carried: scale the sample by
+  // the loss measured while no queue stood (quiet_loss_), so the model is the bottleneck's rate,
+  // not the goodput. Without it the 1.25 probe gains nothing once loss reaches 20 %
+  // (1.25 x 0.8 = 1). Overflow losses never count: rounds with a standing queue are not quiet.
+  std::uint64_t sample = ack.delivery_rate;
+  if (quiet_loss_ > 0) sample = static_cast<std::uint64_t>(static_cast<double>(sample) / (1 - std::min(quiet_loss_, 0.5)));
+  if (ack.has_rate && sample > 0 && (!ack.app_limited || sample >= max_bw_.best())) max_bw_.update(sample, round_);
+  min_rtt_expired_ = min_rtt_ns_ && path.now_ns > min_rtt_stamp_ + p_.min_rtt_window_ns;
+  if (ack.has_rtt && ack.rtt_ns > 0 && (min_rtt_ns_ == 0 || ack.rtt_ns <= min_rtt_ns_ || min_rtt_expired_)) {
+    min_rtt_ns_ = ack.rtt_ns;
+    min_rtt_stamp_ = path.now_ns;
+  }
+  if (round_start_ && !full_bw_reached_ && !ack.app_limited) {
+    // The pipe is full once three rounds in a row failed to grow the rate by a quarter.
+    if (max_bw_.best() >= full_bw_ + full_bw_ / 4) {
+      full_bw_ = max_bw_.best();
+      full_bw_rounds_ = 0;
+    } else if (++full_bw_rounds_ >= 3) {
+      full_bw_reached_ = true;
+    }
+  }
+}
+
+void Bbr1::enter_probe_bw(std::uint64_t now) {
+  mode_ = Mode::probe_bw;
+  cwnd_gain_ = p_.cwnd_gain;
+  // Start anywhere but the draining phase, so flows that start together do not probe together.
+  cycle_index_ = static_cast<unsigned>(next_random() % (kCycleLength - 1));
+  if (cycle_index_ >= 1) ++cycle_index_;
+  cycle_stamp_ = now;
+  pacing_gain_ = kCycleGains[cycle_index_];
+}
+
+void Bbr1::advance_cycle(const sdk::AckSample& ack, const sdk::PathState& path) {
+  const bool full_length = path.now_ns - cycle_stamp_ > min_rtt_ns_;
+  const double gain = kCycleGains[cycle_index_];
+  bool next = full_length;
+  if (gain > 1) next = full_length && (round_lost_any_ || ack.prior_in_flight >= bdp(gain));
+  else if (gain < 1) next = full_length || ack.prior_in_flight <= bdp(1.0);
+  if (!next) return;
+  cycle_index_ = (cycle_index_ + 1) % kCycleLength;
+  cycle_stamp_ = path.now_ns;
+  round_lost_any_ = false;
+  pacing_gain_ = kCycleGains[cycle_index_];
+}
+
+void Bbr1::update_mode(const sdk::AckSample& ack, const sdk::PathState& path, const sdk::CongestionOutput& out) {
+  if (mode_ == Mode::startup && full_bw_reached_) {
+    mode_ = Mode::drain;
+    pacing_gain_ = 1.0 / p_.startup_gain;
+    cwnd_gain_ = p_.startup_gain;
+  }
+  if (mode_ == Mode::drain && path.bytes_in_flight <= bdp(1.0)) enter_probe_bw(path.now_ns);
+  if (mode_ == Mode::probe_bw) {
+    pacing_gain_ = kCycleGains[cycle_index_];
+    advance_cycle(ack, path);
+  }
+  // ProbeRTT: the min RTT went ten seconds without a new low, so the queue may have hidden it.
+  if (mode_ != Mode::probe_rtt && min_rtt_expired_ && !idle_restart_) {
+    mode_ = Mode::probe_rtt;
+    pacing_gain_ = 1;
+    cwnd_gain_ = 1;
+    prior_cwnd_ = out.cwnd;
+    probe_rtt_done_ = 0;
+  }
+  if (mode_ == Mode::probe_rtt) {
+    if (probe_rtt_done_ == 0 && path.bytes_in_flight <= kMinCwndPackets * mss_) {
+      probe_rtt_done_ = path.now_ns + p_.probe_rtt_ns;
+      probe_rtt_round_done_ = false;
+      next_round_delivered_ = ack.delivered_total;
+    } else if (probe_rtt_done_) {
+      if (round_start_) probe_rtt_round_done_ = true;
+      if (probe_rtt_round_done_ && path.now_ns > probe_rtt_done_) {
+        min_rtt_stamp_ = path.now_ns;
+        if (full_bw_reached_) {
+          enter_probe_bw(path.now_ns);
+        } else {
+          mode_ = Mode::startup;
+          pacing_gain_ = cwnd_gain_ = p_.startup_gain;
+        }
+      }
+    }
+  }
+  if (ack.bytes_acked > 0) idle_restart_ = false;
+}
+
+void Bbr1::set_outputs(const sdk::AckSample* ack, const sdk::PathState& path, sdk::CongestionOutput& out) {
+  const std::uint64_t min_cwnd = kMinCwndPackets * mss_;
+  std::uint64_t rate = 0;
+  if (!max_bw_.empty()) {
+    rate = static_cast<std::uint64_t>(pacing_gain_ * kPacingMargin * static_cast<double>(max_bw_.best()));
+  } else if (path.has_rtt && path.smoothed_rtt_ns) {
+    rate = static_cast<std::uint64_t>(p_.startup_gain * static_cast<double>(out.cwnd) * 1e9 /
+                                      static_cast<double>(path.smoothed_rtt_ns));
+  }
+  // Until the pipe is known to be full, the rate only grows.
+  if (rate && (full_bw_reached_ || rate > out.pacing_rate)) out.pacing_rate = rate;
+
+  if (out.pacing_rate < 150'000) out.send_quantum = mss_;
+  else if (out.pacing_rate < 3'000'000) out.send_quantum = 2 * mss_;
+  else out.send_quantum = std::clamp<std::uint64_t>(out.pacing_rate / 1000, 2 * mss_, 64 * 1024);
+
+  if (ack) {
+    // Room for the ACK clock's bursts: QUIC acknowledges every other packet and may delay.
+    const std::uint64_t target = std::max(bdp(cwnd_gain_) + 3 * out.send_quantum, min_cwnd);
+    if (full_bw_reached_) out.cwnd = std::min(out.cwnd + ack->bytes_acked, target);
+    else if (out.cwnd < target || ack->delivered_total < 10 * mss_) out.cwnd += ack->bytes_acked;
+    if (bdp(1.0) == 0) out.cwnd = std::max(out.cwnd, 10 * mss_);
+  }
+  out.cwnd = std::max(out.cwnd, min_cwnd);
+  if (mode_ == Mode::probe_rtt) out.cwnd = std::min(out.cwnd, min_cwnd);
+  else if (prior_cwnd_ && mode_ == Mode::probe_bw) {
+    out.cwnd = std::max(out.cwnd, prior_cwnd_);  // back from ProbeRTT or an outage: where it was
+    prior_cwnd_ = 0;
+  }
+  out.in_slow_start = mode_ == Mode::startup;
+}
+
+void Bbr1::on_persistent_congestion(const sdk::PathState& path, sdk::CongestionOutput& out) {
+  // Nothing got through for several PTOs: the path may be gone. Send a little until it answers;
+  // the model is kept, so a link that comes back is refilled within a round trip.
+  prior_cwnd_ = std::max(prior_cwnd_, out.cwnd);
+  out.cwnd = kMinCwndPackets * mss_;
+}
+
+void Bbr1::on_restart_after_idle(const sdk::PathState&, sdk::CongestionOutput& out) {
+  idle_restart_ = true;
+  if (mode_ == Mode::probe_bw && !max_bw_.empty()) {
+    // Resume at the model's rate, not the probing gain: the queue is empty after idling.
+    out.pacing_rate = static_cast<std::uint64_t>(kPacingMargin * static_cast<double>(max_bw_.best()));
+  }
+}
+
+std::string Bbr1::describe() const {
+  static constexpr const char* kNames[] = {"startup", "drain", "probe_bw", "probe_rtt"};
+  char line[200];
+  std::snprintf(line, sizeof line, "%s bw %.2f Mbit/s min_rtt %.1f ms gain %.2f quiet_loss %.3f cuts %llu",
+                kNames[static_cast<int>(mode_)], static_cast<double>(max_bw_.best()) * 8 / 1e6, min_rtt_ns_ / 1e6,
+                pacing_gain_, quiet_loss_ < 0 ? 0.0 : quiet_loss_, static_cast<unsigned long long>(cuts_));
+  return line;
+}
+
+}  // namespace quictun::cc

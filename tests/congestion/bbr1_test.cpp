@@ -1,0 +1,139 @@
+// bbr1 (plugins/cc-bbr1) against the simulated ACK clock: it must fill a clean link, ignore
+// random loss, ride out a loss burst, follow RTT steps, keep its model through app-limited
+// phases, back off when loss and queueing rise together, and share with itself.
+#include <gtest/gtest.h>
+
+#include "bbr1.hpp"
+#include "link_sim.hpp"
+
+namespace quictun::test {
+namespace {
+
+std::unique_ptr<cc::Bbr1> bbr1(std::uint64_t seed = 7) { return std::make_unique<cc::Bbr1>(cc::Bbr1Params{}, seed); }
+
+double mbit(double bytes_per_second) { return bytes_per_second * 8 / 1e6; }
+
+TEST(Bbr1, FillsACleanLinkWithoutAStandingQueue) {
+  LinkSim sim({});
+  auto& f = sim.add_flow(bbr1());
+  auto* cc = static_cast<cc::Bbr1*>(f.cc.get());
+  sim.run(5 * kSec);
+  sim.reset_window();
+  std::uint64_t queue_sum = 0, samples = 0;
+  sim.run(15 * kSec, [&] {
+    queue_sum += sim.queue_bytes();
+    ++samples;
+  });
+  EXPECT_GT(mbit(sim.goodput(f)), 90) << cc->describe();
+  EXPECT_EQ(cc->mode(), cc::Bbr1::Mode::probe_bw) << cc->describe();
+  EXPECT_NEAR(mbit(cc->bandwidth()), 100, 10) << cc->describe();
+  EXPECT_NEAR(cc->min_rtt() / 1e6, 50, 2) << cc->describe();
+  // The queue holds well under a BDP on average: the model paces at the link's rate.
+  EXPECT_LT(queue_sum / samples, 625'000u / 2) << "mean queue bytes";
+}
+
+TEST(Bbr1, IgnoresRandomLoss) {
+  for (double loss : {0.01, 0.05, 0.10, 0.20}) {
+    LinkSim sim({.loss = loss});
+    auto& f = sim.add_flow(bbr1());
+    auto* cc = static_cast<cc::Bbr1*>(f.cc.get());
+    sim.run(5 * kSec);
+    sim.reset_window();
+    sim.run(20 * kSec);
+    // What the link can deliver is 100 Mbit/s x (1 - loss); keep 85 % of it.
+    EXPECT_GT(mbit(sim.goodput(f)), 85 * (1 - loss)) << "loss " << loss << ": " << cc->describe();
+    EXPECT_EQ(cc->congestion_cuts(), 0u) << "random loss with no queue is not congestion, loss " << loss;
+  }
+}
+
+TEST(Bbr1, RecoversFromALossBurst) {
+  LinkSim sim({.loss = 0.01});
+  auto& f = sim.add_flow(bbr1());
+  auto* cc = static_cast<cc::Bbr1*>(f.cc.get());
+  sim.run(5 * kSec);
+  sim.link().loss = 1.0;  // 300 ms outage: every packet lost
+  sim.run(5 * kSec + 300 * kMs);
+  sim.link().loss = 0.01;
+  sim.run(6 * kSec + 300 * kMs);  // one second to come back
+  sim.reset_window();
+  sim.run(9 * kSec);
+  EXPECT_GT(mbit(sim.goodput(f)), 85) << cc->describe();
+}
+
+TEST(Bbr1, FollowsRttSteps) {
+  LinkSim sim({});
+  auto& f = sim.add_flow(bbr1());
+  auto* cc = static_cast<cc::Bbr1*>(f.cc.get());
+  sim.run(5 * kSec);
+  sim.link().one_way_ns = 100 * kMs;  // 50 -> 200 ms: the path got longer
+  sim.link().queue_bytes = 2'500'000;
+  sim.run(25 * kSec);                 // the old min RTT expires after 10 s
+  sim.reset_window();
+  sim.run(30 * kSec);
+  EXPECT_NEAR(cc->min_rtt() / 1e6, 200, 5) << cc->describe();
+  EXPECT_GT(mbit(sim.goodput(f)), 85) << cc->describe();
+  sim.link().one_way_ns = 10 * kMs;  // and shorter: a lower RTT is taken as soon as the queue
+  sim.run(33 * kSec);                // the longer path's window left behind has drained
+  EXPECT_LT(cc->min_rtt() / 1e6, 25) << cc->describe();
+  sim.reset_window();
+  sim.run(35 * kSec);
+  EXPECT_GT(mbit(sim.goodput(f)), 85) << cc->describe();
+}
+
+TEST(Bbr1, KeepsItsModelThroughAnAppLimitedPhase) {
+  LinkSim sim({});
+  auto& f = sim.add_flow(bbr1());
+  auto* cc = static_cast<cc::Bbr1*>(f.cc.get());
+  sim.run(5 * kSec);
+  const std::uint64_t before = cc->bandwidth();
+  f.app_rate = 1e6;  // the application sends 8 Mbit/s for 5 s
+  sim.run(10 * kSec);
+  EXPECT_GT(cc->bandwidth(), before * 8 / 10) << "app-limited samples must not shrink the model: " << cc->describe();
+  f.app_rate = 0;    // backlogged again: full speed within a second
+  sim.run(10 * kSec + 500 * kMs);
+  sim.reset_window();
+  sim.run(11 * kSec + 500 * kMs);
+  EXPECT_GT(mbit(sim.goodput(f)), 85) << cc->describe();
+}
+
+TEST(Bbr1, BacksOffWhenLossAndQueueRiseTogether) {
+  // Unresponsive cross traffic takes 60 % of the link for 10 s: the queue stands and overflows.
+  // bbr1 must read that as congestion, leave room, and take the link back afterwards.
+  LinkSim sim({.loss = 0.01});
+  auto& f = sim.add_flow(bbr1());
+  auto* cc = static_cast<cc::Bbr1*>(f.cc.get());
+  auto& cross = sim.add_cross_traffic(7.5e6, 5 * kSec, 15 * kSec);
+  sim.run(5 * kSec);
+  EXPECT_EQ(cc->congestion_cuts(), 0u);
+  sim.run(8 * kSec);
+  sim.reset_window();
+  const std::uint64_t drops_before = sim.queue_drops();
+  sim.run(15 * kSec);
+  EXPECT_GE(cc->congestion_cuts(), 1u) << cc->describe();
+  EXPECT_LT(mbit(sim.goodput(f)), 50) << "it must leave the cross traffic its share: " << cc->describe();
+  EXPECT_GT(mbit(sim.goodput(f)), 25) << "and still use what is left: " << cc->describe();
+  // A flow that ignored the queue would keep it overflowing; at 1 % random loss a few drops a
+  // second remain from probing.
+  EXPECT_LT(sim.queue_drops() - drops_before, 3000u) << cc->describe();
+  (void)cross;
+  sim.run(20 * kSec);
+  sim.reset_window();
+  sim.run(25 * kSec);
+  EXPECT_GT(mbit(sim.goodput(f)), 85) << "the link is free again: " << cc->describe();
+}
+
+TEST(Bbr1, TwoFlowsShareABottleneck) {
+  LinkSim sim({});
+  auto& a = sim.add_flow(bbr1(11));
+  auto& b = sim.add_flow(bbr1(23), 3 * kSec);
+  sim.run(20 * kSec);
+  sim.reset_window();
+  sim.run(60 * kSec);
+  const double total = sim.goodput(a) + sim.goodput(b);
+  EXPECT_GT(mbit(total), 85);
+  EXPECT_GT(sim.goodput(a) / total, 0.3) << mbit(sim.goodput(a)) << " vs " << mbit(sim.goodput(b));
+  EXPECT_GT(sim.goodput(b) / total, 0.3) << mbit(sim.goodput(a)) << " vs " << mbit(sim.goodput(b));
+}
+
+}  // namespace
+}  // namespace quictun::test
