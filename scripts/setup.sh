@@ -56,4 +56,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${packages[@]}"
   apt-get install -y -qq --no-install-recommends "${backports_args[@]}" "${ngtcp2_packages[@]}"
 fi
+# ngtcp2's own source (Debian's orig tarball, sha256-checked): quictun builds it static to install
+# its congestion controllers (cmake/Ngtcp2.cmake). Not needed for -DQUICTUN_NGTCP2=system.
+bash "$(dirname "$0")/fetch-ngtcp2-source.sh"
 echo "setup.sh: dependencies installed"
