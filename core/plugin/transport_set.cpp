@@ -5,6 +5,21 @@
 #include "util/error.hpp"
 
 namespace quictun::plugin {
+namespace {
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& s : items) out += (out.empty() ? "" : ", ") + s;
+  return out.empty() ? "none" : out;
+}
+
+}  // namespace
+
+TransportSet::TransportSet(PluginLoader& loader, const config::CommonSettings& settings) {
+  for (const auto& dir : loader.dirs()) dirs_.push_back(dir.string());
+  for (const auto& scheme : loader.available(Kind::transport))
+    by_scheme_[normalize_name(scheme)] = loader.transport(scheme, settings.plugin_config("transport." + scheme, {}, {}));
+}
 
 std::string TransportSet::scheme_of(const std::string& address) {
   auto colon = address.find(':');
@@ -14,16 +29,33 @@ std::string TransportSet::scheme_of(const std::string& address) {
   return s;
 }
 
-sdk::Transport& TransportSet::for_address(const std::string& address) {
+sdk::Transport* TransportSet::find(const std::string& address) const {
   std::string scheme = scheme_of(address);
-  if (scheme.empty())
-    throw UsageError("address \"" + address + "\" has no scheme (write tcp:HOST:PORT or unix:PATH)");
-  auto it = by_scheme_.find(scheme);
-  if (it != by_scheme_.end()) return *it->second;
-  auto transport = loader_.transport(scheme, settings_.plugin_config("transport." + scheme, {}, {}));
-  auto& ref = *transport;
-  by_scheme_[scheme] = std::move(transport);
-  return ref;
+  if (scheme.empty()) return nullptr;
+  auto it = by_scheme_.find(normalize_name(scheme));
+  return it == by_scheme_.end() ? nullptr : it->second.get();
+}
+
+std::string TransportSet::unserved_reason(const std::string& address) const {
+  std::string scheme = scheme_of(address);
+  if (scheme.empty()) return "address \"" + address + "\" has no scheme (write tcp:HOST:PORT or unix:PATH)";
+  return "no transport serves scheme \"" + scheme + "\" (available: " + join(schemes()) + "; plugin dirs: " +
+         join(dirs_) + ")";
+}
+
+sdk::Transport& TransportSet::for_address(const std::string& address) const {
+  if (sdk::Transport* t = find(address)) return *t;
+  throw UsageError(unserved_reason(address));
+}
+
+std::vector<std::string> TransportSet::schemes() const {
+  std::vector<std::string> out;
+  for (const auto& [scheme, transport] : by_scheme_) {
+    std::string shown = scheme;  // names are kept with '_'; users type '-'
+    std::replace(shown.begin(), shown.end(), '_', '-');
+    out.push_back(shown);
+  }
+  return out;
 }
 
 }  // namespace quictun::plugin

@@ -1,9 +1,15 @@
-// The transports a program uses, created on first use of each address scheme.
+// The transports a program can use: one per address scheme its plugin directories provide, all
+// created at start-up.
+//
+// Which plugin code runs is decided here, once, by the operator's plugin directories and
+// configuration. An address that arrives later (the backend a client's token names) can only
+// pick one of these; it never causes a plugin to be loaded.
 #pragma once
 
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "config/settings.hpp"
 #include "plugin/loader.hpp"
@@ -12,17 +18,25 @@ namespace quictun::plugin {
 
 class TransportSet {
  public:
-  TransportSet(PluginLoader& loader, const config::CommonSettings& settings) : loader_(loader), settings_(settings) {}
+  // Loads every transport plugin the directories provide and creates its transport with the
+  // configuration's [transport.<scheme>] table. Throws UsageError naming the plugin that fails.
+  TransportSet(PluginLoader& loader, const config::CommonSettings& settings);
 
-  // The transport for "scheme:rest". Throws UsageError for an address without a scheme or a
-  // scheme no plugin serves.
-  sdk::Transport& for_address(const std::string& address);
+  // The transport for "scheme:rest", or nullptr when the address has no scheme or no loaded
+  // transport serves it (unserved_reason says which).
+  sdk::Transport* find(const std::string& address) const;
+  // Why find(address) gives nullptr, in words for a log line or an error message.
+  std::string unserved_reason(const std::string& address) const;
+  // find(), throwing UsageError with unserved_reason() instead of giving nullptr.
+  sdk::Transport& for_address(const std::string& address) const;
+  // The schemes served, sorted.
+  std::vector<std::string> schemes() const;
+
   static std::string scheme_of(const std::string& address);  // lower-case text before the first ':'
 
  private:
-  PluginLoader& loader_;
-  const config::CommonSettings& settings_;
-  std::map<std::string, std::shared_ptr<sdk::Transport>> by_scheme_;
+  std::vector<std::string> dirs_;  // the plugin directories searched, for error messages
+  std::map<std::string, std::shared_ptr<sdk::Transport>> by_scheme_;  // normalize_name(scheme) -> transport
 };
 
 }  // namespace quictun::plugin

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "util/clock.hpp"
+#include "util/escape.hpp"
 
 namespace quictun::tunnel {
 namespace {
@@ -17,7 +18,6 @@ ClientTunnel::ClientTunnel(Services& services, sdk::ConnectionInfo info, Fd fd)
       services_(services),
       info_(std::move(info)),
       self_(std::make_shared<ClientTunnel*>(this)) {
-  set_hold_downstream(false);
   attach_socket(std::move(fd));
   timer_.assign(services.loop, -1, 0, [this](short) { on_timer(); });
 }
@@ -121,7 +121,7 @@ std::size_t ClientTunnel::take_stream_prefix(const std::uint8_t* data, std::size
                  : status == static_cast<std::uint8_t>(wire::Status::backend_unreachable)
                      ? sdk::TunnelFailure::backend_unreachable
                      : sdk::TunnelFailure::tunnel_broken;
-  fail(failure, "server answered " + wire::status_text(status) + " for token \"" + token_ + "\"");
+  fail(failure, "server answered " + wire::status_text(status) + " for token \"" + escape_for_log(token_) + "\"");
   return size;
 }
 
@@ -174,9 +174,9 @@ void ClientTunnel::on_timer() {
                      (services_.broker.last_error().empty() ? std::string() : " (" + services_.broker.last_error() + ")"));
     return;
   }
-  if (phase_ == Phase::awaiting_status && conn_) {
-    if (conn_->last_receive_ns() < stream_opened_ns_ && now - stream_opened_ns_ > kDeadAfterNs) {
-      services_.broker.suspect(*conn_);  // closes it; on_stream_closed retries
+  if (quic::Connection* conn = connection(); phase_ == Phase::awaiting_status && conn) {
+    if (conn->last_receive_ns() < stream_opened_ns_ && now - stream_opened_ns_ > kDeadAfterNs) {
+      services_.broker.suspect(*conn);  // closes it; on_stream_closed retries
     } else if (now - stream_opened_ns_ > services_.setup_timeout_ms * 1000000) {
       fail(sdk::TunnelFailure::tunnel_broken,
            "server did not answer the token within " + std::to_string(services_.setup_timeout_ms) + " ms");

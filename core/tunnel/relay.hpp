@@ -3,6 +3,12 @@
 //
 // Backpressure: the socket is read only while the stream's send buffer has room; QUIC receive
 // credit is returned only for bytes the socket has taken. So neither side buffers without bound.
+//
+// Credit: every byte the stream hands us is credited back to the connection exactly once. Bytes
+// written to the socket are credited as they go; whatever is left when the relay lets go of the
+// stream (refused, reset, application gone, or the stream simply closed) is credited then, since
+// ngtcp2 credits only the bytes it has not yet handed over. Otherwise each such tunnel would
+// shrink the connection's window for good.
 #pragma once
 
 #include <cstdint>
@@ -25,6 +31,15 @@ class Relay : public quic::StreamHandler {
     std::uint64_t bytes_down = 0;  // stream -> application
   };
 
+  // The life of a relay. It only moves forward, except that a client may rewind `relaying` to
+  // `setup` to replay its bytes on a new connection (rewind_for_retry).
+  enum class State {
+    setup,     // application bytes are kept in pending(); stream bytes wait for a socket
+    relaying,  // application bytes go straight to the stream
+    replying,  // the stream is gone; a last reply is written to the application, then it is closed
+    done,      // nothing more happens; the owner may destroy the relay
+  };
+
   Relay(event_base* loop, std::string log_name);
   ~Relay() override;
   Relay(const Relay&) = delete;
@@ -37,13 +52,12 @@ class Relay : public quic::StreamHandler {
   void attach_socket(Fd fd);
   // The stream. Until attach_stream, application bytes are kept in `pending()`.
   void attach_stream(quic::Connection& connection, std::int64_t stream_id);
-  bool has_stream() const { return conn_ != nullptr; }
-  bool has_socket() const { return static_cast<bool>(fd_); }
-  bool finished() const { return done_; }
+  State state() const { return state_; }
+  bool finished() const { return state_ == State::done; }
 
   // Bytes read from the application before the stream existed.
   const std::string& pending() const { return pending_; }
-  bool app_eof() const { return app_eof_; }
+  bool app_eof() const { return up_ != Up::open; }
   // Replaces the held application bytes (a token source may rewrite them).
   void replace_pending(std::string bytes) { pending_ = std::move(bytes); }
   // Sends raw bytes on the stream ahead of the application's (the token handshake).
@@ -53,14 +67,15 @@ class Relay : public quic::StreamHandler {
   // Starts reading the application socket into pending() (before the stream is bound).
   void start_reading() { update_read_interest(); }
 
-  // Writes `bytes` to the application, then closes it (a refusal reply), and finishes.
+  // Lets go of the stream, writes `bytes` to the application, then closes it (a refusal
+  // reply), and finishes.
   void fail_with_reply(const std::string& bytes, const std::string& reason);
   // Aborts everything: stream reset, socket reset.
   void abort(const std::string& reason);
   // Keeps a copy of the application bytes sent on the stream (at most `limit`; reading pauses
   // beyond it), so they can be sent again on a new connection if this one dies first.
-  void record_upstream(std::size_t limit) { record_limit_ = limit; recording_ = true; }
-  void stop_recording() { recording_ = false; replay_.clear(); replay_.shrink_to_fit(); update_read_interest(); }
+  void record_upstream(std::size_t limit) { record_limit_ = limit; }
+  void stop_recording();
   // Forgets the dead stream and puts the recorded bytes back into pending(). False when the
   // bytes cannot be replayed (recording overflowed, or the application's data is gone).
   bool rewind_for_retry();
@@ -72,52 +87,74 @@ class Relay : public quic::StreamHandler {
   virtual std::size_t take_stream_prefix(const std::uint8_t*, std::size_t, bool /*fin*/) { return 0; }
   // Called whenever new application bytes arrived in pending() before upstream started.
   virtual void on_pending_bytes() {}
-  void give_credit(std::size_t size);
-  void finish(bool clean, const std::string& reason);
-  void set_hold_downstream(bool hold) { hold_down_ = hold; flush_down(); }
+  // The connection carrying our stream, or nullptr when there is no live stream (not attached
+  // yet, closed, or let go). Never keep it: it may be gone once the stream is.
+  quic::Connection* connection() const { return conn_; }
+  // Ends our direction of the stream after `bytes` and reads no more of the other (a refusal
+  // on the wire). Stream bytes held so far are dropped and credited. The relay finishes when the
+  // peer closes its side (or abort() is called).
+  void decline_stream(const std::uint8_t* bytes, std::size_t size);
 
-  quic::Connection* conn_ = nullptr;
-  std::int64_t stream_id_ = -1;
+  // StreamHandler; a subclass that overrides it must call this one.
+  void on_stream_closed(bool clean, std::uint64_t acked) override;
 
  private:
+  // The application -> stream direction.
+  enum class Up {
+    open,      // the application may still send
+    ended,     // the application sent EOF; the stream's FIN is not sent yet
+    fin_sent,  // FIN queued on the stream
+  };
+  // The stream -> application direction.
+  enum class Down {
+    open,      // more stream bytes may come
+    fin,       // the stream's FIN arrived; the socket gets it once down_ is written
+    shut,      // FIN passed on to the application (shutdown SHUT_WR)
+  };
+  // How complete() leaves the socket and the stream.
+  enum class Ending {
+    clean,    // socket closed with FIN, stream already over
+    refused,  // socket closed with FIN, but the tunnel did not do its job
+    broken,   // socket reset (RST), stream reset
+  };
+
   // StreamHandler
   void on_stream_data(const std::uint8_t* data, std::size_t size, bool fin) override;
   void on_stream_reset(std::uint64_t code) override;
   void on_stream_stop_sending(std::uint64_t code) override;
   void on_send_space() override;
 
- protected:
-  void on_stream_closed(bool clean, std::uint64_t acked) override;
-
- private:
   void upstream_write(const char* data, std::size_t size);
+  void send_fin_if_due();
   void on_readable();
   void on_writable();
   void update_read_interest();
   void flush_down();
-  void maybe_done();
-  void reset_socket();
+  void maybe_complete();
+  void give_credit(std::size_t size);
+  // Returns the credit of every byte received and not yet credited, then forgets the stream;
+  // `release` also tells the connection (aborting it with `code` if it is still open).
+  void let_go_of_stream(bool release, std::uint64_t code = quic::kAppStreamReset);
+  // The one way a relay ends: stream let go (with its credit), socket closed, owner told.
+  void complete(Ending ending, const std::string& reason, std::uint64_t stream_code = quic::kAppStreamReset);
 
   event_base* loop_;
   std::string log_name_;
+  State state_ = State::setup;
+  Up up_ = Up::open;
+  Down down_ = Down::open;
+  quic::Connection* conn_ = nullptr;  // set while we have a live stream on it
+  std::int64_t stream_id_ = -1;
+  std::uint64_t received_ = 0;  // stream bytes handed to us on the current stream
+  std::uint64_t credited_ = 0;  // of those, bytes whose credit went back to the connection
   Fd fd_;
   Event read_event_;
   Event write_event_;
   Event flush_soon_;          // batches the stream bytes of one burst of packets into one write
-  EvbufferPtr down_;          // stream -> application, waiting for the socket
+  EvbufferPtr down_buf_;      // stream -> application, waiting for the socket
   std::string pending_;       // application -> stream, before the stream exists
-  bool upstream_ = false;     // application bytes go straight to the stream
-  bool app_eof_ = false;      // the application finished sending
-  bool up_finished_ = false;  // FIN queued on the stream
-  bool down_fin_ = false;     // the stream's FIN arrived
-  bool down_shut_ = false;    // FIN passed on to the application (shutdown SHUT_WR)
-  bool stream_closed_ = false;
-  bool hold_down_ = false;    // keep stream bytes back (handshake not finished)
-  bool done_ = false;
-  bool close_after_flush_ = false;
-  bool recording_ = false;
-  std::size_t record_limit_ = 0;
-  std::string replay_;        // application bytes sent on the current stream, while recording_
+  std::size_t record_limit_ = 0;  // 0: not recording
+  std::string replay_;        // application bytes sent on the current stream, while recording
   Outcome outcome_;
   std::function<void(const Outcome&)> finished_cb_;
 };

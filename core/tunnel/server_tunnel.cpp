@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "util/error.hpp"
+#include "util/escape.hpp"
 
 namespace quictun::tunnel {
 namespace {
@@ -17,8 +18,7 @@ ServerTunnel::ServerTunnel(Services& services, quic::Connection& connection, std
       id_(id),
       client_(connection.remote().to_string()),
       self_(std::make_shared<ServerTunnel*>(this)) {
-  attach_stream(connection, stream_id);
-  set_hold_downstream(true);
+  attach_stream(connection, stream_id);  // stream bytes wait in the relay until the backend is connected
   token_.reserve(wire::kTokenSize);
 }
 
@@ -35,29 +35,37 @@ std::size_t ServerTunnel::take_stream_prefix(const std::uint8_t* data, std::size
   token_complete_ = true;
   std::string token = wire::decode_token(reinterpret_cast<const std::uint8_t*>(token_.data()), token_.size());
   std::weak_ptr<ServerTunnel*> weak = self_;
-  sdk::ClientInfo info{client_, conn_ ? conn_->peer_certificate() : std::string()};
+  sdk::ClientInfo info{client_, connection() ? connection()->peer_certificate() : std::string()};
   try {
     services_.parser.parse(token, info, [weak](sdk::ParseDecision d) {
       if (auto p = weak.lock(); p && *p) (*p)->on_parsed(d);
     });
   } catch (const std::exception& e) {
-    refuse(wire::Status::bad_token, std::string("token parser failed: ") + e.what());
+    refuse(wire::Status::bad_token, "token parser failed: " + escape_for_log(e.what()));
   }
   return take;
 }
 
 void ServerTunnel::on_parsed(const sdk::ParseDecision& d) {
+  if (finished()) return;
+  // Everything below may quote the token or the backend, which the client chose: escaped.
   std::string token = wire::decode_token(reinterpret_cast<const std::uint8_t*>(token_.data()), token_.size());
   if (!d.accepted) {
-    refuse(wire::Status::bad_token, "token \"" + token + "\" refused: " + (d.reason.empty() ? "no reason given" : d.reason));
+    refuse(wire::Status::bad_token, "token \"" + escape_for_log(token) + "\" refused: " +
+                                        (d.reason.empty() ? "no reason given" : escape_for_log(d.reason)));
     return;
   }
   backend_ = d.backend;
-  sdk::Transport* transport = nullptr;
-  try {
-    transport = &services_.transports.for_address(backend_);
-  } catch (const std::exception& e) {
-    refuse(wire::Status::backend_unreachable, "backend " + backend_ + ": " + e.what());
+  backend_shown_ = escape_for_log(backend_);
+  // The client's token may only choose among the transports loaded at start-up; a scheme none
+  // of them serves is a token we refuse, not a backend we failed to reach.
+  sdk::Transport* transport = services_.transports.find(backend_);
+  if (!transport) {
+    std::string served;
+    for (const auto& s : services_.transports.schemes()) served += (served.empty() ? "" : ", ") + s;
+    refuse(wire::Status::bad_token, "backend " + backend_shown_ + ": no transport serves scheme \"" +
+                                        escape_for_log(plugin::TransportSet::scheme_of(backend_)) +
+                                        "\" (loaded: " + (served.empty() ? "none" : served) + ")");
     return;
   }
   std::weak_ptr<ServerTunnel*> weak = self_;
@@ -70,13 +78,17 @@ void ServerTunnel::on_parsed(const sdk::ParseDecision& d) {
       }
     });
   } catch (const std::exception& e) {
-    refuse(wire::Status::backend_unreachable, "backend " + backend_ + ": " + e.what());
+    refuse(wire::Status::backend_unreachable, "backend " + backend_shown_ + ": " + escape_for_log(e.what()));
   }
 }
 
 void ServerTunnel::on_connect_started(sdk::ConnectResult r) {
+  if (finished()) {
+    Fd(r.fd).reset();  // the stream ended while the transport was connecting
+    return;
+  }
   if (r.fd < 0) {
-    refuse(wire::Status::backend_unreachable, "backend " + backend_ + ": " + r.error);
+    refuse(wire::Status::backend_unreachable, "backend " + backend_shown_ + ": " + escape_for_log(r.error));
     return;
   }
   connecting_.reset(r.fd);
@@ -85,10 +97,11 @@ void ServerTunnel::on_connect_started(sdk::ConnectResult r) {
 }
 
 void ServerTunnel::on_connect_event(short what) {
+  if (finished()) return;  // the stream ended while connecting; connecting_ closes with us
   if (what & EV_TIMEOUT) {
     connecting_.reset();
     refuse(wire::Status::backend_unreachable,
-           "backend " + backend_ + ": no answer within " + std::to_string(services_.connect_timeout_ms) + " ms");
+           "backend " + backend_shown_ + ": no answer within " + std::to_string(services_.connect_timeout_ms) + " ms");
     return;
   }
   int err = 0;
@@ -96,26 +109,23 @@ void ServerTunnel::on_connect_event(short what) {
   if (getsockopt(connecting_.get(), SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
   if (err != 0) {
     connecting_.reset();
-    refuse(wire::Status::backend_unreachable, "backend " + backend_ + ": " + errno_text(err));
+    refuse(wire::Status::backend_unreachable, "backend " + backend_shown_ + ": " + errno_text(err));
     return;
   }
   connect_event_.reset();
   std::uint8_t ok = static_cast<std::uint8_t>(wire::Status::ok);
   send_on_stream(&ok, 1);
-  spdlog::debug("tunnel {}: {} -> {}", id_, client_, backend_);
+  spdlog::debug("tunnel {}: {} -> {}", id_, client_, backend_shown_);
   attach_socket(std::move(connecting_));
-  set_hold_downstream(false);
   start_upstream();
 }
 
 void ServerTunnel::refuse(wire::Status status, const std::string& reason) {
   spdlog::warn("tunnel {} from {}: {} ({})", id_, client_, reason, wire::status_text(static_cast<std::uint8_t>(status)));
   outcome().reason = reason;
-  if (!conn_) return;
+  if (!connection()) return;
   std::uint8_t byte = static_cast<std::uint8_t>(status);
-  send_on_stream(&byte, 1);
-  conn_->finish(stream_id_);
-  conn_->stop_reading(stream_id_, quic::kAppNoError);
+  decline_stream(&byte, 1);
   // The client normally closes its side at once; don't wait for it forever.
   linger_timer_.assign(services_.loop, -1, 0, [this](short) { abort("refused stream not closed by the client"); });
   linger_timer_.add_timeout_ms(kRefusedLingerMs);

@@ -25,13 +25,15 @@ class ServerTunnel : public Relay {
   ServerTunnel(Services& services, quic::Connection& connection, std::int64_t stream_id, std::uint64_t id);
   ~ServerTunnel() override;
   std::uint64_t id() const { return id_; }
-  const std::string& backend() const { return backend_; }
+  // The backend the token named, escaped for log lines (it came from the network).
+  const std::string& backend() const { return backend_shown_; }
 
  private:
   std::size_t take_stream_prefix(const std::uint8_t* data, std::size_t size, bool fin) override;
   void on_parsed(const sdk::ParseDecision& decision);
   void on_connect_started(sdk::ConnectResult result);
   void on_connect_event(short what);
+  // Answers `status` and ends the tunnel; `reason` goes to the log and must already be escaped.
   void refuse(wire::Status status, const std::string& reason);
 
   Services& services_;
@@ -39,7 +41,8 @@ class ServerTunnel : public Relay {
   std::string client_;      // the QUIC client's address, for logs
   std::string token_;       // the 512 bytes as they arrive
   bool token_complete_ = false;
-  std::string backend_;
+  std::string backend_;        // as the parser gave it: what the transport connects to
+  std::string backend_shown_;  // escape_for_log(backend_)
   Fd connecting_;           // backend socket while connect() is under way
   Event connect_event_;
   Event linger_timer_;      // bounds how long a refused stream may linger

@@ -60,25 +60,10 @@ TEST(Failure, BackendDownAnswersStatus3AndClosesPromptly) {
 }
 
 TEST(Failure, UnansweredBackendTimesOutWithStatus3) {
-  // A listener whose accept queue is full drops further SYNs, so a connect to it neither
-  // succeeds nor fails: only the server's backend connect timeout ends the wait.
   TempDir dir;
-  int port = free_tcp_port();
-  int listener = listen_tcp(port);
-  ::listen(listener, 0);
-  std::vector<int> fillers;
-  for (int i = 0; i < 4; ++i) {
-    int f = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<uint16_t>(port));
-    a.sin_addr.s_addr = htonl(0x7f000001);
-    ::connect(f, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    fillers.push_back(f);
-  }
-  std::this_thread::sleep_for(100ms);
+  SilentListener silent;  // only the server's backend connect timeout ends the wait
   Tunnel tunnel(dir, {{"--backend-connect-timeout-ms", "500"},
-                      {"--token-source", "tcp:127.0.0.1:" + std::to_string(port)},
+                      {"--token-source", "tcp:127.0.0.1:" + std::to_string(silent.port())},
                       {}});
   bool eof = false;
   auto [got, took] = exchange(tunnel, "x", &eof);
@@ -87,8 +72,6 @@ TEST(Failure, UnansweredBackendTimesOutWithStatus3) {
   EXPECT_LT(took, 5s);
   EXPECT_TRUE(tunnel.server().wait_for_log("no answer within 500 ms", 5s)) << tunnel.server().log();
   EXPECT_TRUE(tunnel.client().wait_for_log("backend unreachable (0x03)", 5s)) << tunnel.client().log();
-  for (int f : fillers) close(f);
-  close(listener);
 }
 
 TEST(Failure, NextConnectionSucceedsAfterServerRestart) {

@@ -95,6 +95,22 @@ class Backend {
   std::vector<std::thread> workers_;
 };
 
+// A TCP port on loopback whose connects neither succeed nor fail: its accept queue is full, so
+// further SYNs are dropped and only the connecting side's own timeout ends the wait.
+class SilentListener {
+ public:
+  SilentListener();
+  ~SilentListener();
+  SilentListener(const SilentListener&) = delete;
+  SilentListener& operator=(const SilentListener&) = delete;
+  int port() const { return port_; }
+
+ private:
+  int port_;
+  int listener_;
+  std::vector<int> fillers_;  // the connections that fill the queue
+};
+
 // Handlers
 void echo_handler(int fd);  // echo until EOF, then shut down the write side
 
