@@ -23,8 +23,6 @@ namespace by_port {
 
 namespace {
 
-constexpr std::size_t max_token_bytes = 512;  // the stream header's size
-
 // "6500" -> 6500; nullopt unless it is a number in 0-65535.
 std::optional<unsigned> parse_port(std::string_view digits) {
   unsigned port = 0;
@@ -79,7 +77,7 @@ class ByPortSource final : public quictun::sdk::TokenSource {
       }
     }
     if (auto fallback = config.get_string("default")) {
-      if (fallback->empty() || fallback->size() > max_token_bytes) throw config.error("default", "must be 1-512 bytes");
+      if (fallback->empty() || fallback->size() > quictun::sdk::max_token_bytes) throw config.error("default", "must be 1-512 bytes");
       default_ = *fallback;
     }
     if (ranges_.empty() && !default_)
@@ -118,7 +116,7 @@ class ByPortSource final : public quictun::sdk::TokenSource {
   void add(const std::string& range_text, const std::string& token, Fail fail) {
     auto range = port_range(range_text);
     if (!range) throw fail("'" + range_text + "' is not a port (1-65535) or a range FIRST-LAST");
-    if (token.empty() || token.size() > max_token_bytes || token.find('\0') != std::string::npos)
+    if (token.empty() || token.size() > quictun::sdk::max_token_bytes || token.find('\0') != std::string::npos)
       throw fail("the token must be 1-512 bytes without NUL");
     auto next = ranges_.lower_bound(range->first);
     bool overlaps_next = next != ranges_.end() && next->first <= range->second;

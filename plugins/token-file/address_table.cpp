@@ -84,30 +84,30 @@ AddressTable AddressTable::parse(std::string_view text, const std::string& file)
       std::size_t value = 0;
       auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
       if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size())
-        throw line_error(file, line, "bad prefix length in '" + printable(where) + "'");
+        throw line_error(file, line, "bad prefix length in " + sdk::quote(where));
       length = value;
     }
     if (address_text.find('%') != std::string_view::npos)
-      throw line_error(file, line, "'" + printable(where) + "': zone indexes (%) are not supported");
+      throw line_error(file, line, sdk::quote(where) + ": zone indexes (%) are not supported");
     bool written_v6 = address_text.find(':') != std::string_view::npos;
     auto address = IpAddress::parse(address_text);
     if (!address)
-      throw line_error(file, line, "'" + printable(address_text) + "' is neither an IPv4 nor an IPv6 address");
+      throw line_error(file, line, sdk::quote(address_text) + " is neither an IPv4 nor an IPv6 address");
 
     std::size_t written_bits = written_v6 ? 128 : 32;
     std::size_t bits = length.value_or(written_bits);
     if (bits > written_bits)
-      throw line_error(file, line, "prefix length " + std::to_string(bits) + " in '" + printable(where) +
-                                       "' is longer than " + std::to_string(written_bits));
+      throw line_error(file, line, "prefix length " + std::to_string(bits) + " in " + sdk::quote(where) +
+                                       " is longer than " + std::to_string(written_bits));
     if (written_v6 && !address->v6) {
       // ::ffff:10.0.0.0/104 is 10.0.0.0/8; a shorter prefix would cover non-mapped IPv6 too.
       if (bits < 96)
-        throw line_error(file, line, "'" + printable(where) + "' mixes IPv4-mapped and other IPv6 addresses");
+        throw line_error(file, line, sdk::quote(where) + " mixes IPv4-mapped and other IPv6 addresses");
       bits -= 96;
     }
     IpAddress network = masked(*address, bits);
     if (network.bytes != address->bytes)
-      throw line_error(file, line, "'" + printable(where) + "' has host bits set (did you mean " +
+      throw line_error(file, line, sdk::quote(where) + " has host bits set (did you mean " +
                                        network.to_string() + "/" + std::to_string(bits) + "?)");
 
     std::string canonical = network.to_string() + "/" + std::to_string(bits);

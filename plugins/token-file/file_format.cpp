@@ -47,29 +47,10 @@ sdk::Error line_error(const std::string& file, std::size_t line, const std::stri
   return sdk::Error(file + ":" + std::to_string(line) + ": " + what);
 }
 
-std::string printable(std::string_view text, std::size_t max_chars) {
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (out.size() >= max_chars) {
-      out += "...";
-      break;
-    }
-    auto c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x20 && c < 0x7f && c != '\\') {
-      out += static_cast<char>(c);
-    } else {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      out += buf;
-    }
-  }
-  return out;
-}
-
 std::string token_problem(std::string_view token) {
   if (token.empty()) return "empty token";
-  if (token.size() > max_token_bytes)
-    return "token is " + std::to_string(token.size()) + " bytes; at most " + std::to_string(max_token_bytes) +
+  if (token.size() > sdk::max_token_bytes)
+    return "token is " + std::to_string(token.size()) + " bytes; at most " + std::to_string(sdk::max_token_bytes) +
            " fit in the stream header";
   if (token.find('\0') != std::string_view::npos) return "token contains a NUL byte";
   return {};

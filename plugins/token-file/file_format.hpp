@@ -13,9 +13,6 @@
 
 namespace quictun::token_file {
 
-// Tokens travel in the first 512 bytes of a stream (WIRE.md), so a longer one could never work.
-inline constexpr std::size_t max_token_bytes = 512;
-
 // The whitespace-separated fields of one line, without its comment. A comment starts at a '#'
 // that begins a field, so a token may still contain '#' in its middle.
 std::vector<std::string_view> split_fields(std::string_view line);
@@ -27,8 +24,6 @@ void for_each_line(std::string_view text,
 // "path:line: what", the form every editor and CI log understands.
 sdk::Error line_error(const std::string& file, std::size_t line, const std::string& what);
 
-// `text` made safe for one log line: printable ASCII kept, the rest as \xNN, long text cut.
-std::string printable(std::string_view text, std::size_t max_chars = 64);
 
 // Why a token is unusable on the wire, or "" when it is fine.
 std::string token_problem(std::string_view token);

@@ -25,9 +25,10 @@ class FileTokenSource final : public sdk::TokenSource {
       done(sdk::TokenDecision::with_token(*token));
       return;
     }
+    // peer_ip is formatted by the transport (inet_ntop), not bytes from the network.
     std::string who = connection.peer_ip.empty()
                           ? "UNIX-socket client on " + connection.listener + " (only a '*' line matches those)"
-                          : "client " + printable(connection.peer_ip);
+                          : "client " + connection.peer_ip;
     done(sdk::TokenDecision::refused("no line of " + options_.path.string() + " matches " + who));
   }
 
@@ -51,8 +52,8 @@ class FileTokenParser final : public sdk::TokenParser {
       done(sdk::ParseDecision::accept(*backend));
       return;
     }
-    // The token comes from the network: printable() keeps it from forging log lines.
-    done(sdk::ParseDecision::refuse("token '" + printable(token) + "' from " + client.address + " is not listed in " +
+    // The token comes from the network: sdk::quote() keeps it from forging log lines.
+    done(sdk::ParseDecision::refuse("token " + sdk::quote(token) + " from " + client.address + " is not listed in " +
                                     options_.path.string()));
   }
 

@@ -17,8 +17,6 @@ constexpr long long max_file_bytes = 64ll << 20;
 
 }  // namespace
 
-void EventDeleter::operator()(event* e) const { event_free(e); }
-
 WatchedFile::WatchedFile(sdk::Host& host, std::filesystem::path path, std::chrono::milliseconds interval,
                          Loader loader)
     : host_(host), path_(std::move(path)), loader_(std::move(loader)) {

@@ -10,14 +10,7 @@
 
 #include <quictun/sdk.hpp>
 
-struct event;
-
 namespace quictun::token_file {
-
-struct EventDeleter {
-  void operator()(event* e) const;
-};
-using EventPtr = std::unique_ptr<event, EventDeleter>;
 
 // Polling instead of inotify: it also sees a file replaced through a symlink swap (Kubernetes
 // ConfigMaps) or on a network filesystem, and one stat() a second costs nothing.
@@ -58,7 +51,7 @@ class WatchedFile {
   Identity loaded_;          // the version last parsed, good or bad (a bad one is not retried)
   Identity seen_{};  // what the previous tick saw: a change loads only once it held still for a tick
   bool unreadable_ = false;  // the last check could not stat the file (logged once, not every tick)
-  EventPtr timer_;           // persistent; null when reloading is off
+  sdk::EventPtr timer_;      // persistent; null when reloading is off
 };
 
 }  // namespace quictun::token_file

@@ -5,7 +5,6 @@
 #include <variant>
 
 #include "base64.hpp"
-#include "quote.hpp"
 
 namespace quictun::token_fixed {
 namespace {
@@ -13,15 +12,6 @@ namespace {
 // The networks the server's transports dial; anything else could only fail later, as a
 // backend error (0x03) instead of the refusal (0x02) it really is.
 constexpr std::array<std::string_view, 4> networks = {"tcp", "tcp4", "tcp6", "unix"};
-
-bool equals_ignoring_case(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
 
 // Why `backend` is not "network:address", or "" when it is.
 std::string check_backend(std::string_view backend) {
@@ -31,7 +21,7 @@ std::string check_backend(std::string_view backend) {
   std::string_view network = backend.substr(0, colon);
   bool known = false;
   for (auto n : networks) known = known || n == network;
-  if (!known) return "network " + quote(network) + " is not one of tcp, tcp4, tcp6, unix";
+  if (!known) return "network " + sdk::quote(network) + " is not one of tcp, tcp4, tcp6, unix";
   if (colon + 1 == backend.size()) return "missing address after \"" + std::string(network) + ":\"";
   if (backend.find('\0') != std::string_view::npos) return "the address contains a NUL byte";
   return {};
@@ -52,10 +42,10 @@ std::unique_ptr<sdk::TokenParser> CleartextParser::create(const sdk::PluginConfi
     }
   }
   if (key.empty()) return std::make_unique<CleartextParser>(false);
-  if (equals_ignoring_case(key, "base64")) return std::make_unique<CleartextParser>(true);
+  if (sdk::equals_ignoring_case(key, "base64")) return std::make_unique<CleartextParser>(true);
   // The reference implementation ignores keys it does not know; refusing them catches typos
   // such as "base46" that would otherwise make every base64 token fail at run time.
-  std::string what = "must be empty or \"base64\", not " + quote(key);
+  std::string what = "must be empty or \"base64\", not " + sdk::quote(key);
   throw from_table ? config.error("key", what) : config.argument_error("the key of token parser \"cleartext\" " + what);
 }
 
@@ -67,16 +57,16 @@ sdk::ParseDecision CleartextParser::decide(std::string_view token) const {
   if (token.empty()) return sdk::ParseDecision::refuse("empty token");
   if (!base64_) {
     std::string why = check_backend(token);
-    if (!why.empty()) return sdk::ParseDecision::refuse("token " + quote(token) + ": " + why);
+    if (!why.empty()) return sdk::ParseDecision::refuse("token " + sdk::quote(token) + ": " + why);
     return sdk::ParseDecision::accept(std::string(token));
   }
   auto decoded = decode_base64(token);
   if (auto* error = std::get_if<Base64Error>(&decoded))
-    return sdk::ParseDecision::refuse("token " + quote(token) + " is not valid base64: " + error->reason);
+    return sdk::ParseDecision::refuse("token " + sdk::quote(token) + " is not valid base64: " + error->reason);
   auto& backend = std::get<std::string>(decoded);
   std::string why = check_backend(backend);
   if (!why.empty())
-    return sdk::ParseDecision::refuse("token " + quote(token) + " decodes to " + quote(backend) + ": " + why);
+    return sdk::ParseDecision::refuse("token " + sdk::quote(token) + " decodes to " + sdk::quote(backend) + ": " + why);
   return sdk::ParseDecision::accept(std::move(backend));
 }
 

@@ -3,13 +3,6 @@
 #include <cstddef>
 
 namespace quictun::token_fixed {
-namespace {
-
-// The stream handshake carries the token in a 512-byte block padded with NULs.
-constexpr std::size_t max_token_bytes = 512;
-
-}  // namespace
-
 std::unique_ptr<sdk::TokenSource> FixedTokenSource::create(const sdk::PluginConfig& config) {
   for (const auto& [key, value] : config.table)
     if (key != "token") throw config.error(key, "is not a setting of token source \"fixed\" (it takes 'token')");
@@ -30,8 +23,8 @@ std::unique_ptr<sdk::TokenSource> FixedTokenSource::create(const sdk::PluginConf
     return from_table ? config.error("token", what) : config.argument_error("the token " + what);
   };
   if (token.empty()) throw complain("must not be empty");
-  if (token.size() > max_token_bytes)
-    throw complain("is " + std::to_string(token.size()) + " bytes long; at most " + std::to_string(max_token_bytes) +
+  if (token.size() > sdk::max_token_bytes)
+    throw complain("is " + std::to_string(token.size()) + " bytes long; at most " + std::to_string(sdk::max_token_bytes) +
                    " fit in the stream handshake");
   if (token.find('\0') != std::string::npos)
     throw complain("contains a NUL byte, which the server would strip as handshake padding");

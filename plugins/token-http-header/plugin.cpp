@@ -19,12 +19,7 @@ namespace quictun::token_http_header {
 
 namespace {
 
-constexpr std::size_t max_token_bytes = 512;  // what fits in the stream header (WIRE.md)
-
-struct EventDeleter {
-  void operator()(event* e) const { event_free(e); }
-};
-using EventPtr = std::unique_ptr<event, EventDeleter>;
+using sdk::EventPtr;
 
 std::string lower(std::string_view text) {
   std::string out(text);
@@ -34,7 +29,7 @@ std::string lower(std::string_view text) {
 
 std::string token_problem(std::string_view token) {
   if (token.empty()) return "is empty";
-  if (token.size() > max_token_bytes) return "is longer than " + std::to_string(max_token_bytes) + " bytes";
+  if (token.size() > sdk::max_token_bytes) return "is longer than " + std::to_string(sdk::max_token_bytes) + " bytes";
   if (token.find('\0') != std::string_view::npos) return "contains a NUL byte";
   return {};
 }

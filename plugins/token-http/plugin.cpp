@@ -28,28 +28,14 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr std::size_t max_token_bytes = 512;           // what fits in the stream header (WIRE.md)
 constexpr std::size_t max_response_body = 64 * 1024;   // a token answer is tiny; more is an error page
 constexpr std::size_t max_response_headers = 16 * 1024;
 constexpr std::size_t max_cache_entries = 65536;       // bounds memory against address scans
 
-struct EventDeleter {
-  void operator()(event* e) const { event_free(e); }
-};
-struct ConnectionDeleter {
-  void operator()(evhttp_connection* c) const { evhttp_connection_free(c); }
-};
-struct DnsDeleter {
-  // Outstanding lookups belong to connections that are already gone by now.
-  void operator()(evdns_base* d) const { evdns_base_free(d, 0); }
-};
-struct UriDeleter {
-  void operator()(evhttp_uri* u) const { evhttp_uri_free(u); }
-};
-using EventPtr = std::unique_ptr<event, EventDeleter>;
-using ConnectionPtr = std::unique_ptr<evhttp_connection, ConnectionDeleter>;
-using DnsPtr = std::unique_ptr<evdns_base, DnsDeleter>;
-using UriPtr = std::unique_ptr<evhttp_uri, UriDeleter>;
+using sdk::EventPtr;
+using ConnectionPtr = sdk::EvhttpConnectionPtr;
+using DnsPtr = sdk::EvdnsBasePtr;
+using UriPtr = sdk::EvhttpUriPtr;
 
 timeval to_timeval(std::chrono::milliseconds ms) {
   return timeval{static_cast<time_t>(ms.count() / 1000), static_cast<suseconds_t>((ms.count() % 1000) * 1000)};
@@ -167,8 +153,8 @@ sdk::TokenDecision token_from_body(const std::string& body, const std::string& s
   if (!it->is_string()) return fail("\"token\" is not a string");
   const auto& token = it->get_ref<const std::string&>();
   if (token.empty()) return fail("\"token\" is empty");
-  if (token.size() > max_token_bytes)
-    return fail("\"token\" is " + std::to_string(token.size()) + " bytes; at most " + std::to_string(max_token_bytes) + " fit");
+  if (token.size() > sdk::max_token_bytes)
+    return fail("\"token\" is " + std::to_string(token.size()) + " bytes; at most " + std::to_string(sdk::max_token_bytes) + " fit");
   if (token.find('\0') != std::string::npos) return fail("\"token\" contains a NUL byte");
   return sdk::TokenDecision::with_token(token);
 }

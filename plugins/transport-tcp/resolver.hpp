@@ -52,17 +52,10 @@ class Resolver {
   void lookup_finished();
   void reap_when_idle();
 
-  struct EvdnsBaseDeleter {
-    void operator()(evdns_base* base) const { evdns_base_free(base, 0); }
-  };
-  struct EventDeleter {
-    void operator()(event* ev) const { event_free(ev); }
-  };
-
-  std::unique_ptr<evdns_base, EvdnsBaseDeleter> dns_;  // one resolver per transport
-  std::unique_ptr<event, EventDeleter> reaper_;       // frees a retired resolver a loop turn later
-  std::size_t pending_ = 0;                           // lookups libevent has not reported yet
-  bool retired_ = false;                              // no owner any more: free when idle
+  sdk::EvdnsBasePtr dns_;    // one resolver per transport
+  sdk::EventPtr reaper_;     // frees a retired resolver a loop turn later
+  std::size_t pending_ = 0;  // lookups libevent has not reported yet
+  bool retired_ = false;     // no owner any more: free when idle
 };
 
 }  // namespace quictun::transport_tcp

@@ -12,29 +12,8 @@
 namespace quictun::transport_tcp {
 namespace {
 
-// `text` in double quotes with anything but printable ASCII escaped: addresses come from
-// users and tokens, and a NUL or an escape sequence must not cut or forge the message.
-std::string quote(std::string_view text) {
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out = "\"";
-  for (char c : text) {
-    auto byte = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (byte >= 0x20 && byte <= 0x7e) {
-      out += c;
-    } else {
-      out += "\\x";
-      out += hex[byte >> 4];
-      out += hex[byte & 0xf];
-    }
-  }
-  return out + '"';
-}
-
 [[noreturn]] void bad(std::string_view address, const std::string& why) {
-  throw sdk::Error("bad address " + quote(address) + ": " + why);
+  throw sdk::Error("bad address " + sdk::quote(address) + ": " + why);
 }
 
 bool is_host_name(std::string_view host) {
@@ -55,7 +34,7 @@ std::uint16_t parse_port(std::string_view address, std::string_view text, Use us
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   bool digits_only = text.find_first_not_of("0123456789") == std::string_view::npos;
   if (!digits_only || ec != std::errc() || end != text.data() + text.size() || value > 65535)
-    bad(address, "port " + quote(text) + " is not a number from 1 to 65535");
+    bad(address, "port " + sdk::quote(text) + " is not a number from 1 to 65535");
   if (value == 0 && use == Use::connect) bad(address, "cannot connect to port 0");
   return static_cast<std::uint16_t>(value);
 }
@@ -92,7 +71,7 @@ std::optional<SocketAddress> parse_ipv6(const TcpAddress& a) {
     auto [end, ec] = std::from_chars(zone.data(), zone.data() + zone.size(), scope);
     if (ec != std::errc() || end != zone.data() + zone.size()) {
       scope = ::if_nametoindex(zone.c_str());
-      if (scope == 0) bad(a.text, "unknown network interface " + quote(zone));
+      if (scope == 0) bad(a.text, "unknown network interface " + sdk::quote(zone));
     }
   }
   in6_addr addr{};
@@ -111,7 +90,7 @@ TcpAddress parse_tcp_address(std::string_view address, Use use) {
   if (out.scheme == "tcp") out.family = AF_UNSPEC;
   else if (out.scheme == "tcp4") out.family = AF_INET;
   else if (out.scheme == "tcp6") out.family = AF_INET6;
-  else bad(address, "scheme " + quote(out.scheme) + " is not tcp, tcp4 or tcp6");
+  else bad(address, "scheme " + sdk::quote(out.scheme) + " is not tcp, tcp4 or tcp6");
 
   std::string_view rest = address.substr(colon + 1);
   std::string_view host, port;
@@ -139,16 +118,16 @@ TcpAddress parse_tcp_address(std::string_view address, Use use) {
 
   if (out.host.empty() && use == Use::connect) bad(address, "missing host");
   if (out.bracketed && out.family == AF_INET)
-    bad(address, "tcp4 takes an IPv4 address, not " + quote("[" + out.host + "]"));
+    bad(address, "tcp4 takes an IPv4 address, not " + sdk::quote("[" + out.host + "]"));
   if (!out.bracketed && !out.host.empty() && !is_host_name(out.host))
-    bad(address, quote(out.host) + " is neither an IP address nor a host name");
+    bad(address, sdk::quote(out.host) + " is neither an IP address nor a host name");
   return out;
 }
 
 std::optional<SocketAddress> literal_socket_address(const TcpAddress& a, Use use) {
   if (a.bracketed) {
     auto v6 = parse_ipv6(a);
-    if (!v6) bad(a.text, quote(a.host) + " is not an IPv6 address");
+    if (!v6) bad(a.text, sdk::quote(a.host) + " is not an IPv6 address");
     return v6;
   }
   if (a.host.empty()) {

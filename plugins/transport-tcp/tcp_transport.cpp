@@ -9,7 +9,6 @@
 #include <utility>
 
 #include "tcp_address.hpp"
-#include "unique_fd.hpp"
 
 namespace quictun::transport_tcp {
 namespace {
@@ -26,21 +25,21 @@ bool set_int_option(int fd, int level, int name, int value) {
 // QUIC's own pacing, so small writes go out at once.
 void set_no_delay(int fd) { set_int_option(fd, IPPROTO_TCP, TCP_NODELAY, 1); }
 
-UniqueFd open_socket(int family) {
-  return UniqueFd(::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP));
+sdk::Fd open_socket(int family) {
+  return sdk::Fd(::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP));
 }
 
 // Starts a non-blocking connect; the socket on success (connect under way or done), else an
 // errno value.
-std::pair<UniqueFd, int> start_connect(const sockaddr* address, socklen_t length) {
-  UniqueFd fd = open_socket(address->sa_family);
-  if (!fd) return {UniqueFd(), errno};
+std::pair<sdk::Fd, int> start_connect(const sockaddr* address, socklen_t length) {
+  sdk::Fd fd = open_socket(address->sa_family);
+  if (!fd) return {sdk::Fd(), errno};
   set_no_delay(fd.get());
   if (::connect(fd.get(), address, length) == 0) return {std::move(fd), 0};
   // EINTR on a non-blocking connect means the kernel carries on in the background, just
   // like EINPROGRESS; the host learns the outcome when the socket becomes writable.
   if (errno == EINPROGRESS || errno == EINTR) return {std::move(fd), 0};
-  return {UniqueFd(), errno};
+  return {sdk::Fd(), errno};
 }
 
 sdk::ConnectResult failure(std::string why) {
@@ -87,15 +86,6 @@ SocketAddress loopback(int family, std::uint16_t port) {
   return out;
 }
 
-bool equals_ignoring_case(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 TcpTransport::~TcpTransport() {
@@ -111,14 +101,14 @@ int TcpTransport::listen(std::string_view text) {
     // Listening cannot wait for DNS (listen() answers at once), and a listener bound to
     // whatever a name resolved to at start-up is rarely what anyone wants; localhost is the
     // one name whose meaning is fixed.
-    if (!equals_ignoring_case(address.host, "localhost"))
+    if (!sdk::equals_ignoring_case(address.host, "localhost"))
       throw sdk::Error(address.text + ": cannot listen: \"" + address.host +
                        "\" is a host name; listen on an IP address (or localhost)");
     target = loopback(address.family, address.port);
   }
   auto fail = [&](int error) { return sdk::Error(address.text + ": cannot listen: " + errno_text(error)); };
 
-  UniqueFd fd = open_socket(target->family());
+  sdk::Fd fd = open_socket(target->family());
   if (!fd) throw fail(errno);
   // Restarting the server must not wait out TIME_WAIT connections of the previous run.
   if (!set_int_option(fd.get(), SOL_SOCKET, SO_REUSEADDR, 1)) throw fail(errno);
@@ -138,7 +128,7 @@ std::optional<sdk::AcceptedConnection> TcpTransport::accept(int listen_fd) {
   for (int attempt = 0; attempt < listen_backlog; ++attempt) {
     sockaddr_storage peer{};
     socklen_t length = sizeof peer;
-    UniqueFd fd(::accept4(listen_fd, reinterpret_cast<sockaddr*>(&peer), &length, SOCK_NONBLOCK | SOCK_CLOEXEC));
+    sdk::Fd fd(::accept4(listen_fd, reinterpret_cast<sockaddr*>(&peer), &length, SOCK_NONBLOCK | SOCK_CLOEXEC));
     if (fd) {
       set_no_delay(fd.get());
       sdk::AcceptedConnection connection;

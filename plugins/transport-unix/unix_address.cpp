@@ -8,29 +8,8 @@
 namespace quictun::transport_unix {
 namespace {
 
-// `text` in double quotes with anything but printable ASCII escaped: addresses come from
-// users and tokens, and a NUL or an escape sequence must not cut or forge the message.
-std::string quote(std::string_view text) {
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out = "\"";
-  for (char c : text) {
-    auto byte = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (byte >= 0x20 && byte <= 0x7e) {
-      out += c;
-    } else {
-      out += "\\x";
-      out += hex[byte >> 4];
-      out += hex[byte & 0xf];
-    }
-  }
-  return out + '"';
-}
-
 [[noreturn]] void bad(std::string_view address, const std::string& why) {
-  throw sdk::Error("bad address " + quote(address) + ": " + why);
+  throw sdk::Error("bad address " + sdk::quote(address) + ": " + why);
 }
 
 }  // namespace

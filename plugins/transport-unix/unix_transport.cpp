@@ -8,7 +8,6 @@
 #include <system_error>
 #include <utility>
 
-#include "unique_fd.hpp"
 #include "unix_address.hpp"
 
 namespace quictun::transport_unix {
@@ -18,7 +17,7 @@ constexpr int listen_backlog = 1024;
 
 std::string errno_text(int error) { return std::generic_category().message(error); }
 
-UniqueFd open_socket() { return UniqueFd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)); }
+sdk::Fd open_socket() { return sdk::Fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)); }
 
 sdk::ConnectResult failure(std::string why) {
   sdk::ConnectResult result;
@@ -33,7 +32,7 @@ enum class Probe { live, stale, gone };
 // (ECONNREFUSED) from a live one. The probe connection is closed at once: a live server sees
 // one connection that ends before sending anything.
 Probe probe(const UnixAddress& address) {
-  UniqueFd fd = open_socket();
+  sdk::Fd fd = open_socket();
   if (!fd) throw sdk::Error(address.text + ": cannot listen: " + errno_text(errno));
   if (::connect(fd.get(), address.get(), address.length) == 0) return Probe::live;
   switch (errno) {
@@ -82,7 +81,7 @@ int UnixTransport::listen(std::string_view text) {
     }
   }
 
-  UniqueFd fd = open_socket();
+  sdk::Fd fd = open_socket();
   if (!fd) throw fail(errno);
   if (::bind(fd.get(), address.get(), address.length) != 0) {
     // For an abstract name this is the only sign of a live owner; for a path, someone bound
@@ -114,7 +113,7 @@ std::optional<sdk::AcceptedConnection> UnixTransport::accept(int listen_fd) {
   // Each dropped connection uses up one entry of the queue, so this ends; the bound only
   // guards against an error that would repeat forever.
   for (int attempt = 0; attempt < listen_backlog; ++attempt) {
-    UniqueFd fd(::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+    sdk::Fd fd(::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
     if (fd) {
       sdk::AcceptedConnection connection;
       connection.fd = fd.release();
@@ -144,7 +143,7 @@ void UnixTransport::connect(std::string_view text, sdk::ConnectCallback done) {
     done(failure(e.what()));
     return;
   }
-  UniqueFd fd = open_socket();
+  sdk::Fd fd = open_socket();
   if (!fd) {
     done(failure(address.text + ": cannot connect: " + errno_text(errno)));
     return;

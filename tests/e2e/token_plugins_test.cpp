@@ -250,7 +250,7 @@ TEST(TokenPlugins, FileSourceRoutesByClientAddressAndFollowsEdits) {
   {
     LogMark mark(tunnel.client());
     replace_file(table, "127.0.0.1 " + tcp(port_a) + "\n127.0.0.2/8 " + tcp(port_a) + "\n* " + tcp(port_a) + "\n");
-    ASSERT_TRUE(mark.wait_for(table + ":2: '127.0.0.2/8' has host bits set (did you mean 127.0.0.0/8?); "
+    ASSERT_TRUE(mark.wait_for(table + ":2: \"127.0.0.2/8\" has host bits set (did you mean 127.0.0.0/8?); "
                                       "keeping the table loaded before"))
         << tunnel.client().log();
     EXPECT_EQ(mark.since().find("reloaded " + table), std::string::npos) << mark.since();
@@ -346,7 +346,7 @@ TEST(TokenPlugins, FileSourceMalformedAtStartupNamesFileAndLine) {
   auto [code, out] = run({bin_path("quictun-client"), "--listen-on", "tcp:127.0.0.1:0", "--token-source-plugin", "file",
                           "--token-source", table, "--insecure-skip-verify", "--plugin-dir", plugin_dir()});
   EXPECT_EQ(code, 2) << out;
-  EXPECT_NE(out.find(table + ":3: '999.1.2.3' is neither an IPv4 nor an IPv6 address"), std::string::npos) << out;
+  EXPECT_NE(out.find(table + ":3: \"999.1.2.3\" is neither an IPv4 nor an IPv6 address"), std::string::npos) << out;
 
   write_in_place(table, "* tcp:127.0.0.1:22\n* tcp:127.0.0.1:23\n");
   auto [code2, out2] = run({bin_path("quictun-client"), "--listen-on", "tcp:127.0.0.1:0", "--token-source-plugin",
@@ -385,7 +385,7 @@ TEST(TokenPlugins, FileParserAllowsListedTokensRefusesOthersAndReloads) {
   EXPECT_TRUE(refused.eof);
   EXPECT_LT(refused.took, 5s);
   EXPECT_TRUE(beta->wait_for_log("server answered token refused (0x02) for token \"beta\"", 5s)) << beta->log();
-  EXPECT_TRUE(server_mark.wait_for("token \"beta\" refused: token 'beta' from 127.0.0.1:", 5s)) << tunnel.server().log();
+  EXPECT_TRUE(server_mark.wait_for("token \"beta\" refused: token \"beta\" from 127.0.0.1:", 5s)) << tunnel.server().log();
   EXPECT_NE(server_mark.since().find(" is not listed in " + map), std::string::npos) << server_mark.since();
   EXPECT_EQ(a.accepted() + b.accepted(), 1);
 
@@ -402,7 +402,7 @@ TEST(TokenPlugins, FileParserAllowsListedTokensRefusesOthersAndReloads) {
   {
     LogMark mark(tunnel.server());
     replace_file(map, "alpha " + tcp(port_a) + "\nbeta tcp:127.0.0.1\n");
-    ASSERT_TRUE(mark.wait_for(map + ":2: backend 'tcp:127.0.0.1' lacks a port (tcp:HOST:PORT); keeping the table "
+    ASSERT_TRUE(mark.wait_for(map + ":2: backend \"tcp:127.0.0.1\" lacks a port (tcp:HOST:PORT); keeping the table "
                                     "loaded before"))
         << tunnel.server().log();
   }
@@ -418,7 +418,7 @@ TEST(TokenPlugins, FileParserMalformedAtStartupNamesFileAndLine) {
   auto [code, out] = run({bin_path("quictun-server"), "--listen-on", "127.0.0.1:0", "--token-parser-plugin", "file",
                           "--token-parser-key", map, "--plugin-dir", plugin_dir()});
   EXPECT_EQ(code, 2) << out;
-  EXPECT_NE(out.find(map + ":2: backend 'udp:127.0.0.1:5432' has unknown network 'udp' (expected tcp, tcp4, tcp6 or unix)"),
+  EXPECT_NE(out.find(map + ":2: backend \"udp:127.0.0.1:5432\" has unknown network \"udp\" (expected tcp, tcp4, tcp6 or unix)"),
             std::string::npos)
       << out;
 
@@ -426,7 +426,7 @@ TEST(TokenPlugins, FileParserMalformedAtStartupNamesFileAndLine) {
   auto [code2, out2] = run({bin_path("quictun-server"), "--listen-on", "127.0.0.1:0", "--token-parser-plugin", "file",
                             "--token-parser-key", map, "--plugin-dir", plugin_dir()});
   EXPECT_EQ(code2, 2) << out2;
-  EXPECT_NE(out2.find(map + ":3: duplicate token 'ssh' (first at line 1)"), std::string::npos) << out2;
+  EXPECT_NE(out2.find(map + ":3: duplicate token \"ssh\" (first at line 1)"), std::string::npos) << out2;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -523,7 +523,7 @@ TEST_F(TokenPluginsHttpHeader, TokenTheServerRefusesGets502) {
   EXPECT_EQ(reply, quictun_http_error(502, "Bad Gateway", "the tunnel server refused this request's token"));
   EXPECT_TRUE(tunnel.client().wait_for_log("server answered token refused (0x02) for token \"nope\"", 5s))
       << tunnel.client().log();
-  EXPECT_TRUE(tunnel.server().wait_for_log("token \"nope\" refused: token 'nope' from 127.0.0.1:", 5s))
+  EXPECT_TRUE(tunnel.server().wait_for_log("token \"nope\" refused: token \"nope\" from 127.0.0.1:", 5s))
       << tunnel.server().log();
   EXPECT_EQ(web_backend_.accepted(), 0);
 }

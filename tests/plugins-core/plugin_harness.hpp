@@ -72,11 +72,10 @@ class TestHost final : public sdk::Host {
   TestHost() : loop_(event_base_new()) {
     if (!loop_) throw std::runtime_error("event_base_new failed");
   }
-  ~TestHost() override { event_base_free(loop_); }
   TestHost(const TestHost&) = delete;
   TestHost& operator=(const TestHost&) = delete;
 
-  event_base* loop() override { return loop_; }
+  event_base* loop() override { return loop_.get(); }
   void log(sdk::LogLevel, std::string_view message) override { lines.emplace_back(message); }
   sdk::Side side() const override { return side_as; }
   sdk::Side side_as = sdk::Side::client;  // the program the plugin believes it runs in
@@ -87,15 +86,15 @@ class TestHost final : public sdk::Host {
     while (!done()) {
       if (std::chrono::steady_clock::now() > deadline) return false;
       timeval slice{0, 10 * 1000};
-      event_base_loopexit(loop_, &slice);
-      event_base_dispatch(loop_);
+      event_base_loopexit(loop_.get(), &slice);
+      event_base_dispatch(loop_.get());
     }
     return true;
   }
 
   // Lets work the plugin left on the loop (cancellations, deferred frees) finish.
   void drain() {
-    for (int i = 0; i < 8; ++i) event_base_loop(loop_, EVLOOP_NONBLOCK);
+    for (int i = 0; i < 8; ++i) event_base_loop(loop_.get(), EVLOOP_NONBLOCK);
   }
 
   bool logged(std::string_view part) const {
@@ -107,30 +106,11 @@ class TestHost final : public sdk::Host {
   std::vector<std::string> lines;  // every log line, in order
 
  private:
-  event_base* loop_;
+  sdk::EventBasePtr loop_;
 };
 
 // A descriptor the test owns; closed on scope exit.
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  Fd& operator=(Fd&& other) noexcept {
-    std::swap(fd_, other.fd_);
-    return *this;
-  }
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-  void reset() {
-    if (fd_ >= 0) ::close(std::exchange(fd_, -1));
-  }
-
- private:
-  int fd_ = -1;
-};
+using sdk::Fd;
 
 inline bool wait_for(int fd, short events, int timeout_ms = 5000) {
   pollfd p{fd, events, 0};

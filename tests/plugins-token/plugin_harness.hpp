@@ -60,10 +60,7 @@ class TestHost final : public sdk::Host {
   std::vector<std::pair<sdk::LogLevel, std::string>> logs;
 
  private:
-  struct BaseDeleter {
-    void operator()(event_base* b) const { event_base_free(b); }
-  };
-  std::unique_ptr<event_base, BaseDeleter> base_;
+  sdk::EventBasePtr base_;
 };
 
 // One plugin file, loaded for the test's lifetime. Objects it creates must be destroyed first:

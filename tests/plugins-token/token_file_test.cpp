@@ -258,10 +258,10 @@ TEST_F(FileParser, DuplicateTokenIsAnErrorAtItsLine) {
 
 TEST_F(FileParser, BadBackendsAreErrorsAtTheirLine) {
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {"udp:10.0.0.1:53", "unknown network 'udp'"},
+      {"udp:10.0.0.1:53", "unknown network \"udp\""},
       {"tcp:", "empty address"},
       {"unix:", "empty address"},
-      {"10.0.0.1:22", "unknown network '10.0.0.1'"},
+      {"10.0.0.1:22", "unknown network \"10.0.0.1\""},
       {"nocolon", "not network:address"},
       {"tcp:10.0.0.1", "lacks a port"},
       {"tcp:10.0.0.1:99999", "bad port"},
@@ -282,7 +282,7 @@ TEST_F(FileParser, ReloadsAndKeepsTheLastGoodTableOnErrors) {
   EXPECT_TRUE(host_.run_until([&] { return backend(*parser, "app") == "tcp:10.0.0.2:80"; }));
 
   dir_.write("backends.txt", "app tcp:10.0.0.3:80\napp tcp:10.0.0.4:80\n");
-  EXPECT_TRUE(host_.run_until([&] { return host_.logged(file_.string() + ":2: duplicate token 'app'"); }));
+  EXPECT_TRUE(host_.run_until([&] { return host_.logged(file_.string() + ":2: duplicate token \"app\""); }));
   EXPECT_EQ(backend(*parser, "app"), "tcp:10.0.0.2:80");
 }
 

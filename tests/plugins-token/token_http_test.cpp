@@ -69,10 +69,7 @@ class TokenServer {
     evbuffer_free(out);
   }
 
-  struct HttpDeleter {
-    void operator()(evhttp* h) const { evhttp_free(h); }
-  };
-  std::unique_ptr<evhttp, HttpDeleter> http_;
+  sdk::EvhttpPtr http_;
   int port_ = 0;
 };
 

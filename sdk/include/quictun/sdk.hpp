@@ -8,4 +8,5 @@
 #include "quictun/sdk/plugin.hpp"
 #include "quictun/sdk/token.hpp"
 #include "quictun/sdk/transport.hpp"
+#include "quictun/sdk/util.hpp"
 #include "quictun/sdk/version.hpp"
