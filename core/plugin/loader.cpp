@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <optional>
 #include <set>
 
 #include "util/error.hpp"
@@ -163,10 +164,20 @@ std::shared_ptr<PluginLoader::Loaded> PluginLoader::load(const fs::path& file) {
   }
   if (!loaded->library->has("quictun_plugin_abi") || !loaded->library->has("quictun_plugin_descriptor"))
     throw UsageError(file.string() + ": not a quictun plugin (no quictun_plugin_abi / quictun_plugin_descriptor)");
+  // Both read as plain data before any of the plugin's C++ types is touched: they decide
+  // whether those types mean the same on both sides.
   std::uint32_t abi = loaded->library->get_alias<const std::uint32_t>("quictun_plugin_abi");
-  if (abi != sdk::abi_version)
-    throw UsageError(file.string() + ": plugin built for SDK ABI " + std::to_string(abi) + ", this host speaks ABI " +
-                     std::to_string(sdk::abi_version) + "; rebuild the plugin against this SDK");
+  std::optional<sdk::Toolchain> toolchain;
+  if (loaded->library->has("quictun_plugin_toolchain"))
+    toolchain = loaded->library->get_alias<const sdk::Toolchain>("quictun_plugin_toolchain");
+  if (abi != sdk::abi_version || toolchain != sdk::toolchain) {
+    // A plugin from before SDK ABI 2 exports no toolchain tag.
+    std::string built = "SDK ABI " + std::to_string(abi) + ", " +
+                        (toolchain ? sdk::describe(*toolchain) : std::string("toolchain not recorded"));
+    std::string here = "SDK ABI " + std::to_string(sdk::abi_version) + ", " + sdk::describe(sdk::toolchain);
+    throw UsageError(file.string() + ": plugin built with " + built + "; this host: " + here +
+                     "; rebuild the plugin against this host's SDK with the same compiler");
+  }
   try {
     auto& describe = loaded->library->get_alias<const sdk::PluginDescriptor&()>("quictun_plugin_descriptor");
     loaded->descriptor = &describe();

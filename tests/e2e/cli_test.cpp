@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <quictun/sdk/version.hpp>
+
 #include "harness.hpp"
 
 using namespace quictun::test;
@@ -159,9 +161,29 @@ TEST(Plugins, AbiMismatchIsRefusedByName) {
                           QUICTUN_TEST_BAD_PLUGIN_DIR, "--plugin-dir", plugin_dir(), "--token-source-plugin", "future",
                           "--insecure-skip-verify"});
   EXPECT_EQ(code, 2);
-  EXPECT_NE(out.find("quictun-test-other-abi.so: plugin built for SDK ABI 999, this host speaks ABI 1"),
+  const std::string here = quictun::sdk::describe(quictun::sdk::toolchain);
+  EXPECT_NE(out.find("quictun-test-other-abi.so: plugin built with SDK ABI 999, " + here + "; this host: SDK ABI " +
+                     std::to_string(quictun::sdk::abi_version) + ", " + here + "; rebuild the plugin"),
             std::string::npos)
       << out;
+}
+
+TEST(Plugins, ToolchainMismatchIsRefusedByNameWithBothToolchains) {
+  if (quictun::sdk::toolchain.standard_library != quictun::sdk::Toolchain::libstdcxx_new_abi)
+    GTEST_SKIP() << "the test plugin differs from the host by using libstdc++'s old ABI; this host does too";
+  auto [code, out] = run({bin_path("quictun-client"), "--listen-on", "tcp:127.0.0.1:0", "--plugin-dir",
+                          QUICTUN_TEST_BAD_PLUGIN_DIR, "--plugin-dir", plugin_dir(), "--token-source-plugin",
+                          "old-string", "--insecure-skip-verify"});
+  EXPECT_EQ(code, 2);
+  const std::string abi = "SDK ABI " + std::to_string(quictun::sdk::abi_version);
+  quictun::sdk::Toolchain old = quictun::sdk::toolchain;
+  old.standard_library = quictun::sdk::Toolchain::libstdcxx_old_abi;
+  EXPECT_NE(out.find("quictun-test-other-toolchain.so: plugin built with " + abi + ", " + quictun::sdk::describe(old) +
+                     "; this host: " + abi + ", " + quictun::sdk::describe(quictun::sdk::toolchain) +
+                     "; rebuild the plugin against this host's SDK with the same compiler"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("libstdc++ old ABI"), std::string::npos) << out;
 }
 
 TEST(Plugins, FailingFactoryIsReportedWithThePluginName) {

@@ -1,10 +1,12 @@
-// The SDK's helpers header: what plugins rely on instead of writing their own.
+// The SDK's helpers header (what plugins rely on instead of writing their own), and the
+// toolchain tag the host checks with the ABI number.
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 #include <quictun/sdk/util.hpp>
+#include <quictun/sdk/version.hpp>
 
 #include "tunnel/wire.hpp"
 
@@ -105,6 +107,43 @@ TEST(SdkEqualsIgnoringCase, IgnoresTheCaseOfAsciiLettersOnly) {
   EXPECT_FALSE(equals_ignoring_case("base64", "base65"));
   EXPECT_FALSE(equals_ignoring_case("[", "{")) << "only letters fold: '[' is 'Z' + 1, '{' is 'z' + 1";
   EXPECT_FALSE(equals_ignoring_case("\xc3\x89", "\xc3\xa9")) << "non-ASCII bytes compare as they are";
+}
+
+}  // namespace
+
+namespace {
+
+using quictun::sdk::Toolchain;
+
+TEST(SdkToolchain, IsWhatThisCompilerSays) {
+  const Toolchain& here = quictun::sdk::toolchain;
+#if defined(__clang__)
+  EXPECT_EQ(here.compiler, Toolchain::clang) << "clang also defines __GNUC__; it must not pass for g++";
+  EXPECT_EQ(here.compiler_major, static_cast<std::uint32_t>(__clang_major__));
+#elif defined(__GNUC__)
+  EXPECT_EQ(here.compiler, Toolchain::gcc);
+  EXPECT_EQ(here.compiler_major, static_cast<std::uint32_t>(__GNUC__));
+#endif
+#if defined(__GLIBCXX__)
+  EXPECT_EQ(here.standard_library,
+            _GLIBCXX_USE_CXX11_ABI ? Toolchain::libstdcxx_new_abi : Toolchain::libstdcxx_old_abi);
+#endif
+}
+
+TEST(SdkToolchain, DescribesItselfForRefusalMessages) {
+  using quictun::sdk::describe;
+  EXPECT_EQ(describe({Toolchain::libstdcxx_new_abi, Toolchain::gcc, 12}), "libstdc++ new ABI, g++ 12");
+  EXPECT_EQ(describe({Toolchain::libstdcxx_old_abi, Toolchain::clang, 14}), "libstdc++ old ABI, clang++ 14");
+  EXPECT_EQ(describe({Toolchain::libcxx, Toolchain::clang, 17}), "libc++, clang++ 17");
+  EXPECT_EQ(describe({Toolchain::unknown, Toolchain::unknown, 0}), "unknown C++ library, unknown compiler");
+}
+
+TEST(SdkToolchain, DiffersWhenAnyPartDiffers) {
+  const Toolchain base{Toolchain::libstdcxx_new_abi, Toolchain::gcc, 12};
+  EXPECT_EQ(base, (Toolchain{Toolchain::libstdcxx_new_abi, Toolchain::gcc, 12}));
+  EXPECT_NE(base, (Toolchain{Toolchain::libstdcxx_old_abi, Toolchain::gcc, 12}));
+  EXPECT_NE(base, (Toolchain{Toolchain::libstdcxx_new_abi, Toolchain::clang, 12}));
+  EXPECT_NE(base, (Toolchain{Toolchain::libstdcxx_new_abi, Toolchain::gcc, 13}));
 }
 
 }  // namespace

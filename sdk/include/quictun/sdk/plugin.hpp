@@ -1,7 +1,8 @@
 // quictun plugin SDK: the plugin descriptor and the macros that export it.
 //
 // A plugin is a shared object that exports, through Boost.DLL aliases:
-//   - `quictun_plugin_abi`: the SDK ABI number it was built with (checked before anything else);
+//   - `quictun_plugin_abi`: the SDK ABI number it was built with, and `quictun_plugin_toolchain`:
+//     the Toolchain it was built with (both checked before anything else);
 //   - `quictun_plugin_descriptor`: a function returning its PluginDescriptor;
 //   - one `quictun_provides__<kind>__<name>` marker per thing it provides, so the host can find
 //     the file that provides, say, token source "fixed" by reading symbol names, without loading
@@ -76,12 +77,14 @@ inline void provides_marker() {}
 #define QUICTUN_PLUGIN(describe_fn)                                                         \
   namespace {                                                                               \
   const ::std::uint32_t quictun_plugin_abi_value = ::quictun::sdk::abi_version;             \
+  const ::quictun::sdk::Toolchain quictun_plugin_toolchain_value = ::quictun::sdk::toolchain; \
   const ::quictun::sdk::PluginDescriptor& quictun_plugin_descriptor_fn() {                  \
     static const ::quictun::sdk::PluginDescriptor descriptor = describe_fn();               \
     return descriptor;                                                                      \
   }                                                                                         \
   }                                                                                         \
   BOOST_DLL_ALIAS(quictun_plugin_abi_value, quictun_plugin_abi)                             \
+  BOOST_DLL_ALIAS(quictun_plugin_toolchain_value, quictun_plugin_toolchain)                 \
   BOOST_DLL_ALIAS(quictun_plugin_descriptor_fn, quictun_plugin_descriptor)
 
 #define QUICTUN_PLUGIN_PROVIDES(kind, name) \
