@@ -20,6 +20,16 @@ void choose_congestion(config::CommonSettings& s, plugin::PluginLoader& loader) 
     return;
   }
   std::vector<std::string> names = loader.available(plugin::Kind::congestion);
+  if (std::find(names.begin(), names.end(), name) == names.end() && s.congestion_origin.empty() &&
+      s.congestion_argument.empty()) {
+    // Nobody asked for bbr1: a plugin directory without cc-bbr1 still gets a working tunnel.
+    spdlog::warn("the default congestion controller {} is not in the plugin directories (plugin cc-{}); using "
+                 "ngtcp2's bbr, which backs off under random loss",
+                 name, name);
+    s.quic.congestion = "bbr";
+    s.quic.congestion_plugin.reset();
+    return;
+  }
   if (std::find(names.begin(), names.end(), name) == names.end()) {
     for (const auto& b : quic::builtin_congestion_names()) names.push_back(b);
     std::sort(names.begin(), names.end());

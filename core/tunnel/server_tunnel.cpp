@@ -41,7 +41,7 @@ std::size_t ServerTunnel::take_stream_prefix(const std::uint8_t* data, std::size
       if (auto p = weak.lock(); p && *p) (*p)->on_parsed(d);
     });
   } catch (const std::exception& e) {
-    refuse(wire::Status::bad_token, "token parser failed: " + escape_for_log(e.what()));
+    refuse(wire::Status::bad_token, "token parser failed: " + escape_controls_for_log(e.what()));
   }
   return take;
 }
@@ -52,7 +52,7 @@ void ServerTunnel::on_parsed(const sdk::ParseDecision& d) {
   std::string token = wire::decode_token(reinterpret_cast<const std::uint8_t*>(token_.data()), token_.size());
   if (!d.accepted) {
     refuse(wire::Status::bad_token, "token \"" + escape_for_log(token) + "\" refused: " +
-                                        (d.reason.empty() ? "no reason given" : escape_for_log(d.reason)));
+                                        (d.reason.empty() ? "no reason given" : escape_controls_for_log(d.reason)));
     return;
   }
   backend_ = d.backend;
@@ -78,7 +78,7 @@ void ServerTunnel::on_parsed(const sdk::ParseDecision& d) {
       }
     });
   } catch (const std::exception& e) {
-    refuse(wire::Status::backend_unreachable, "backend " + backend_shown_ + ": " + escape_for_log(e.what()));
+    refuse(wire::Status::backend_unreachable, "backend " + backend_shown_ + ": " + escape_controls_for_log(e.what()));
   }
 }
 
@@ -88,7 +88,7 @@ void ServerTunnel::on_connect_started(sdk::ConnectResult r) {
     return;
   }
   if (r.fd < 0) {
-    refuse(wire::Status::backend_unreachable, "backend " + backend_shown_ + ": " + escape_for_log(r.error));
+    refuse(wire::Status::backend_unreachable, "backend " + backend_shown_ + ": " + escape_controls_for_log(r.error));
     return;
   }
   connecting_.reset(r.fd);

@@ -2,7 +2,8 @@
 
 namespace quictun {
 
-std::string escape_for_log(std::string_view text, std::size_t limit) {
+namespace {
+std::string escape(std::string_view text, std::size_t limit, bool quotes) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string_view shown = text.substr(0, limit);
   std::string out;
@@ -10,8 +11,8 @@ std::string escape_for_log(std::string_view text, std::size_t limit) {
   for (char ch : shown) {
     auto c = static_cast<unsigned char>(ch);
     switch (c) {
-      case '\\': out += "\\\\"; break;
-      case '"': out += "\\\""; break;
+      case '\\': out += quotes ? "\\\\" : "\\"; break;
+      case '"': out += quotes ? "\\\"" : "\""; break;
       case '\n': out += "\\n"; break;
       case '\r': out += "\\r"; break;
       case '\t': out += "\\t"; break;
@@ -28,5 +29,9 @@ std::string escape_for_log(std::string_view text, std::size_t limit) {
   if (text.size() > shown.size()) out += "...[+" + std::to_string(text.size() - shown.size()) + " bytes]";
   return out;
 }
+}  // namespace
+
+std::string escape_for_log(std::string_view text, std::size_t limit) { return escape(text, limit, true); }
+std::string escape_controls_for_log(std::string_view text, std::size_t limit) { return escape(text, limit, false); }
 
 }  // namespace quictun

@@ -19,4 +19,9 @@ inline constexpr std::size_t kLogFieldLimit = 256;  // bytes of input shown befo
 // Input beyond `limit` bytes is replaced by "...[+N bytes]".
 std::string escape_for_log(std::string_view text, std::size_t limit = kLogFieldLimit);
 
+// For prose that may carry network bytes but is not itself quoted (a plugin's reason, an error
+// message): control bytes and non-ASCII are escaped as above, while `\` and `"` stay as they
+// are, so text a plugin already quoted (sdk::quote) is not escaped twice.
+std::string escape_controls_for_log(std::string_view text, std::size_t limit = kLogFieldLimit);
+
 }  // namespace quictun

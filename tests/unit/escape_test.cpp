@@ -36,3 +36,9 @@ TEST(EscapeForLog, LongInputIsCutWithAMarkerSayingHowMuchWasLeftOut) {
   EXPECT_EQ(escape_for_log("abcdef", 3), "abc...[+3 bytes]");
   EXPECT_EQ(escape_for_log("abc", 3), "abc") << "exactly at the limit: nothing is cut";
 }
+
+TEST(EscapeForLog, ProseKeepsItsQuotesButNotItsControlBytes) {
+  EXPECT_EQ(quictun::escape_controls_for_log("token \"a\\x0a\" is not listed\n\x1b[2J"),
+            "token \"a\\x0a\" is not listed\\n\\x1b[2J");
+}
+
