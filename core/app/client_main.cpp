@@ -1,5 +1,7 @@
 #include <spdlog/spdlog.h>
 
+#include <iostream>
+
 #include "app/client_app.hpp"
 #include "app/congestion_choice.hpp"
 #include "app/limits.hpp"
@@ -16,6 +18,7 @@ int main(int argc, char** argv) {
     app::raise_open_file_limit();
     app::tune_allocator();
     EventBasePtr loop = app::make_loop();
+    if (settings.list_plugins) return app::list_plugins(settings, loop.get(), std::cout);
     {
       plugin::PluginLoader loader(app::plugin_dirs_for(settings), loop.get(), sdk::Side::client);
       app::choose_congestion(settings, loader);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <ostream>
 #include <string>
 
 #include "config/settings.hpp"
@@ -14,5 +15,10 @@ namespace quictun::app {
 int run_program(const std::string& program, const std::function<int()>& body);
 
 std::vector<std::filesystem::path> plugin_dirs_for(const config::CommonSettings& settings);
+
+// --list-plugins: loads every plugin of the plugin dirs and writes what each one is and
+// provides, with the help line of each factory; a file that cannot be loaded is listed with the
+// reason. Returns the exit code (0).
+int list_plugins(const config::CommonSettings& settings, event_base* loop, std::ostream& out);
 
 }  // namespace quictun::app

@@ -286,6 +286,7 @@ std::vector<std::string> normalize_argv(int argc, char** argv, const std::set<st
 struct CommonFlags {
   std::string config, log_level, congestion, bandwidth, drop_rate_text, fec, arq;
   std::vector<std::string> plugin_dirs;
+  bool list_plugins = false;
   CLI::Option *config_opt, *log_opt, *cc_opt, *bw_opt, *dirs_opt, *drop_opt, *fec_opt, *arq_opt;
 };
 
@@ -299,6 +300,8 @@ void add_common(CLI::App& app, CommonFlags& f) {
                             "the controller's argument: for brutal, the rate to send at (e.g. 100mbit, 12.5MB)");
   f.dirs_opt = app.add_option("--plugin-dir", f.plugin_dirs,
                               "directory to search for plugins (repeatable; default: the build tree's or installed plugins)");
+  app.add_flag("--list-plugins", f.list_plugins,
+               "print every plugin in the plugin dirs with what it provides and each one's help, then exit");
   f.fec_opt = app.add_option("--fec", f.fec,
                              "forward error correction below QUIC, K:M data:parity datagrams per block (e.g. 20:2), "
                              "on (=20:2) or off (default). quictun peers only: a server answers FEC with FEC");
@@ -323,6 +326,7 @@ void apply_common_flags(const CommonFlags& f, CommonSettings& s) {
     s.plugin_dirs.clear();
     for (const auto& d : f.plugin_dirs) s.plugin_dirs.push_back(fs::absolute(d));
   }
+  s.list_plugins = f.list_plugins;
   if (f.fec_opt->count()) parse_fec(f.fec, "--fec", s.quic);
   if (f.arq_opt->count()) s.quic.arq = parse_on_off(f.arq, "--arq");
   // A flag beats the file: --arq on drops the file's FEC, --fec drops the file's ARQ.

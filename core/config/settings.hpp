@@ -20,6 +20,7 @@ struct CommonSettings {
   std::filesystem::path base_dir;                // relative paths in the config resolve against this
   std::string log_level = "info";                // trace, debug, info, warn, error, off
   std::vector<std::filesystem::path> plugin_dirs;  // empty: the built-in default
+  bool list_plugins = false;                     // --list-plugins: describe the plugins and exit
   quic::TransportConfig quic;                    // [quic]
   std::string congestion_origin;                 // where the controller was named ("" when by default)
   std::string congestion_argument;               // the controller's argument (--bandwidth)

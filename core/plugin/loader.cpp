@@ -110,6 +110,7 @@ void PluginLoader::scan() {
         skipped_.push_back(file.string() + ": not a quictun plugin (it exports no quictun_plugin_descriptor)");
         continue;
       }
+      plugin_files_.push_back(file);
       for (const auto& s : symbols) {
         Kind kind;
         std::string name;
@@ -193,6 +194,21 @@ std::shared_ptr<PluginLoader::Loaded> PluginLoader::load(const fs::path& file) {
   spdlog::debug("loaded plugin {} {} from {}", name, loaded->descriptor->version, file.string());
   loaded_[file] = loaded;
   return loaded;
+}
+
+std::vector<PluginLoader::Listing> PluginLoader::load_all() {
+  std::vector<Listing> out;
+  for (const auto& file : plugin_files_) {
+    Listing listing;
+    listing.file = file;
+    try {
+      listing.descriptor = load(file)->descriptor;
+    } catch (const UsageError& e) {
+      listing.error = e.what();
+    }
+    out.push_back(std::move(listing));
+  }
+  return out;
 }
 
 namespace {

@@ -35,6 +35,17 @@ class PluginLoader {
   std::shared_ptr<sdk::Transport> transport(const std::string& scheme, const sdk::PluginConfig& config);
   std::shared_ptr<sdk::CongestionControl> congestion_control(const std::string& name, const sdk::PluginConfig& config);
 
+  // One plugin file of the plugin dirs, loaded: its descriptor, or why it could not be loaded.
+  struct Listing {
+    std::filesystem::path file;
+    const sdk::PluginDescriptor* descriptor = nullptr;  // null when `error` says why
+    std::string error;
+  };
+  // Loads every plugin the plugin dirs hold (not only those a configuration names), in the
+  // order the dirs are searched, for --list-plugins. A plugin that cannot be loaded is listed
+  // with its error rather than thrown, so one bad file does not hide the others.
+  std::vector<Listing> load_all();
+
   // Names of everything the plugin directories provide of `kind`, sorted.
   std::vector<std::string> available(Kind kind) const;
   // "file: reason" for each .so in the plugin dirs that is not a quictun plugin.
@@ -54,6 +65,7 @@ class PluginLoader {
   event_base* loop_;
   sdk::Side side_;
   std::map<std::pair<Kind, std::string>, std::vector<Offer>> offers_;  // normalized name -> files
+  std::vector<std::filesystem::path> plugin_files_;                   // every plugin found, in search order
   std::map<std::filesystem::path, std::shared_ptr<Loaded>> loaded_;
   std::map<std::string, std::filesystem::path> plugin_names_;  // descriptor name -> file
   std::vector<std::string> skipped_;

@@ -228,3 +228,44 @@ TEST(Plugins, FilesThatAreNotPluginsAreSkippedWithAWarning) {
     EXPECT_NE(server.log().find("libz.so: not a quictun plugin"), std::string::npos) << server.log();
   }
 }
+
+TEST(Plugins, ListPluginsShowsEachPluginsDescriptionAndEveryFactorysHelp) {
+  for (const char* program : {"quictun-client", "quictun-server"}) {
+    SCOPED_TRACE(program);
+    auto [code, out] = run({bin_path(program), "--list-plugins", "--plugin-dir", plugin_dir()});
+    EXPECT_EQ(code, 0) << out;
+    // Name, version and the file it came from; then the description; then one line per factory.
+    EXPECT_NE(out.find("token-fixed 0.1.0 (" + plugin_dir()), std::string::npos) << out;
+    EXPECT_NE(out.find("  a fixed token on the client; the token as the backend address on the server\n"),
+              std::string::npos)
+        << out;
+    EXPECT_NE(out.find("  token source fixed: the same token for every connection: the --token-source argument or "
+                       "'token'\n"),
+              std::string::npos)
+        << out;
+    EXPECT_NE(out.find("  token parser cleartext: the token is the backend address (network:address); key \"base64\" "
+                       "decodes it first\n"),
+              std::string::npos)
+        << out;
+    EXPECT_NE(out.find("transport-tcp 0.1.0 ("), std::string::npos) << out;
+    EXPECT_NE(out.find("  TCP listeners and connections over IPv4 and IPv6, with asynchronous DNS\n"),
+              std::string::npos)
+        << out;
+    EXPECT_NE(out.find("  transport tcp, tcp4, tcp6: TCP sockets: tcp:HOST:PORT"), std::string::npos) << out;
+    EXPECT_NE(out.find("  transport unix: UNIX-domain stream sockets"), std::string::npos) << out;
+    for (const char* plugin : {"token-file ", "token-http ", "token-http-header "})
+      EXPECT_NE(out.find(std::string("\n") + plugin), std::string::npos) << plugin << " missing:\n" << out;
+  }
+}
+
+TEST(Plugins, ListPluginsNamesThePluginsItCannotLoadAndListsTheRest) {
+  auto [code, out] = run({bin_path("quictun-server"), "--list-plugins", "--plugin-dir", QUICTUN_TEST_BAD_PLUGIN_DIR,
+                          "--plugin-dir", plugin_dir()});
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("quictun-test-other-abi.so: not loaded: plugin built with SDK ABI 999, "), std::string::npos)
+      << out;
+  EXPECT_NE(out.find("quictun-test-other-toolchain.so: not loaded: plugin built with SDK ABI "), std::string::npos)
+      << out;
+  EXPECT_NE(out.find("test-faulty "), std::string::npos) << out;
+  EXPECT_NE(out.find("token-fixed 0.1.0"), std::string::npos) << out;
+}
