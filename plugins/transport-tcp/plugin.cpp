@@ -13,11 +13,23 @@ sdk::PluginDescriptor describe() {
   sdk::TransportFactory tcp;
   tcp.schemes = {"tcp", "tcp4", "tcp6"};
   tcp.help = "TCP sockets: tcp:HOST:PORT or tcp:[IPv6]:PORT; tcp4/tcp6 restrict the family; "
-              "IPv6 listeners are IPv6-only";
+              "IPv6 listeners are IPv6-only; setting: nameservers = [\"IP[:PORT]\", ...] (default /etc/resolv.conf)";
   tcp.create = [](const sdk::PluginConfig& config, sdk::Host& host) -> std::unique_ptr<sdk::Transport> {
-    // Nothing to configure yet; a stray key is a typo the user should hear about now.
-    if (!config.table.empty()) throw config.error(config.table.begin()->first, "is not a setting of the tcp transport");
-    return std::make_unique<transport_tcp::TcpTransport>(host);
+    // A stray key is a typo the user should hear about now, not a setting silently ignored.
+    for (const auto& [key, value] : config.table)
+      if (key != "nameservers") throw config.error(key, "is not a setting of the tcp transport (it has 'nameservers')");
+    transport_tcp::TcpOptions options;
+    if (auto servers = config.get_strings("nameservers")) {
+      if (servers->empty()) throw config.error("nameservers", "is empty; leave it out to use /etc/resolv.conf");
+      for (const auto& server : *servers) {
+        try {
+          options.nameservers.push_back(transport_tcp::parse_nameserver(server));
+        } catch (const sdk::Error& e) {
+          throw config.error("nameservers", e.what());
+        }
+      }
+    }
+    return std::make_unique<transport_tcp::TcpTransport>(host, std::move(options));
   };
 
   sdk::PluginDescriptor descriptor;

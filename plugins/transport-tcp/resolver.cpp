@@ -21,17 +21,25 @@ class Resolver::Lookup {
   bool answered = false;                           // on_answer() already ran
 };
 
-Resolver::Resolver(event_base* loop, sdk::Host& host) {
+Resolver::Resolver(event_base* loop, sdk::Host& host, const std::vector<SocketAddress>& nameservers) {
   // DISABLE_WHEN_INACTIVE keeps the nameserver sockets from holding the host's loop open when
   // nothing is being resolved, or the host could never leave its loop on shutdown. libevent
   // 2.1 honours the flag only for nameservers added after evdns_base_new(), so the system
   // configuration is read in a second step rather than with INITIALIZE_NAMESERVERS.
   dns_.reset(evdns_base_new(loop, EVDNS_BASE_DISABLE_WHEN_INACTIVE));
   if (!dns_) throw sdk::Error("cannot start the DNS resolver: out of memory");
-  // Also loads /etc/hosts. On failure libevent falls back to a nameserver on 127.0.0.1.
-  if (int r = evdns_base_resolv_conf_parse(dns_.get(), DNS_OPTIONS_ALL, "/etc/resolv.conf"); r != 0)
-    host.log(sdk::LogLevel::warn, "cannot use /etc/resolv.conf (evdns error " + std::to_string(r) +
-                                      "); asking a nameserver on 127.0.0.1");
+  if (nameservers.empty()) {
+    // Also loads /etc/hosts. On failure libevent falls back to a nameserver on 127.0.0.1.
+    if (int r = evdns_base_resolv_conf_parse(dns_.get(), DNS_OPTIONS_ALL, "/etc/resolv.conf"); r != 0)
+      host.log(sdk::LogLevel::warn, "cannot use /etc/resolv.conf (evdns error " + std::to_string(r) +
+                                        "); asking a nameserver on 127.0.0.1");
+  } else {
+    for (const auto& server : nameservers)
+      if (evdns_base_nameserver_sockaddr_add(dns_.get(), server.get(), server.length, 0) != 0)
+        throw sdk::Error("cannot use nameserver " + format_endpoint(server.get(), server.length));
+    // Names in /etc/hosts (localhost above all) mean the same whichever nameservers are asked.
+    evdns_base_load_hosts(dns_.get(), nullptr);
+  }
   reaper_.reset(evtimer_new(loop, &Resolver::on_reap, this));
   if (!reaper_) throw sdk::Error("cannot start the DNS resolver: out of memory");
 }

@@ -15,8 +15,11 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <quictun/sdk.hpp>
+
+#include "tcp_address.hpp"
 
 namespace quictun::transport_tcp {
 
@@ -29,8 +32,9 @@ class Resolver {
   using Callback = std::function<void(int result, AddressList addresses)>;
   class Lookup;
 
-  // Reads /etc/resolv.conf and /etc/hosts once. Throws sdk::Error when evdns cannot start.
-  Resolver(event_base* loop, sdk::Host& host);
+  // Asks `nameservers`, or those of /etc/resolv.conf when there are none; reads /etc/hosts
+  // either way. Throws sdk::Error when evdns cannot start.
+  Resolver(event_base* loop, sdk::Host& host, const std::vector<SocketAddress>& nameservers);
   ~Resolver();
   Resolver(const Resolver&) = delete;
   Resolver& operator=(const Resolver&) = delete;

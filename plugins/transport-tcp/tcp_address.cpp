@@ -153,6 +153,54 @@ std::string format_ip(const sockaddr* address, socklen_t length) {
   return host;
 }
 
+SocketAddress parse_nameserver(std::string_view text) {
+  auto bad_nameserver = [&](const std::string& why) {
+    return sdk::Error("nameserver " + sdk::quote(text) + " " + why +
+                      " (write 192.0.2.53, 192.0.2.53:5353, 2001:db8::53 or [2001:db8::53]:5353)");
+  };
+  // Where the port is, if any: after "]" for a bracketed IPv6 address; after the one ':' of an
+  // IPv4 address; an unbracketed IPv6 address has no port.
+  std::string host(text), port;
+  bool has_port = false;
+  if (!text.empty() && text.front() == '[') {
+    auto close = text.find(']');
+    if (close == std::string_view::npos) throw bad_nameserver("lacks the ']' after its IPv6 address");
+    host = std::string(text.substr(1, close - 1));
+    std::string_view rest = text.substr(close + 1);
+    if (!rest.empty() && rest.front() != ':') throw bad_nameserver("has something other than :PORT after ']'");
+    has_port = !rest.empty();
+    if (has_port) port = std::string(rest.substr(1));
+  } else if (auto colon = text.find(':');
+             colon != std::string_view::npos && text.find(':', colon + 1) == std::string_view::npos) {
+    host = std::string(text.substr(0, colon));
+    port = std::string(text.substr(colon + 1));
+    has_port = true;
+  }
+  std::uint16_t number = 53;
+  if (has_port) {
+    unsigned value = 0;
+    auto [end, error] = std::from_chars(port.data(), port.data() + port.size(), value);
+    if (port.empty() || error != std::errc() || end != port.data() + port.size() || value == 0 || value > 65535)
+      throw bad_nameserver("has port " + sdk::quote(port) + ", not a number from 1 to 65535");
+    number = static_cast<std::uint16_t>(value);
+  }
+  SocketAddress out;
+  auto* sin = reinterpret_cast<sockaddr_in*>(&out.storage);
+  auto* sin6 = reinterpret_cast<sockaddr_in6*>(&out.storage);
+  if (::inet_pton(AF_INET, host.c_str(), &sin->sin_addr) == 1) {
+    sin->sin_family = AF_INET;
+    sin->sin_port = htons(number);
+    out.length = sizeof(sockaddr_in);
+  } else if (::inet_pton(AF_INET6, host.c_str(), &sin6->sin6_addr) == 1) {
+    sin6->sin6_family = AF_INET6;
+    sin6->sin6_port = htons(number);
+    out.length = sizeof(sockaddr_in6);
+  } else {
+    throw bad_nameserver("is not an IP address (a nameserver cannot be found by name)");
+  }
+  return out;
+}
+
 std::string format_endpoint(const sockaddr* address, socklen_t length) {
   char host[NI_MAXHOST];
   char service[NI_MAXSERV];

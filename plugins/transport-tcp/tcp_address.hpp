@@ -41,6 +41,10 @@ TcpAddress parse_tcp_address(std::string_view address, Use use);
 // (tcp4 with an IPv6 address) or is malformed.
 std::optional<SocketAddress> literal_socket_address(const TcpAddress& address, Use use);
 
+// A nameserver as [transport.tcp] names it: "192.0.2.53", "192.0.2.53:5353", "2001:db8::53" or
+// "[2001:db8::53]:5353"; port 53 unless given. Throws sdk::Error saying what is wrong with it.
+SocketAddress parse_nameserver(std::string_view text);
+
 // "192.0.2.7:51234" or "[2001:db8::7]:51234".
 std::string format_endpoint(const sockaddr* address, socklen_t length);
 // "192.0.2.7" or "2001:db8::7".

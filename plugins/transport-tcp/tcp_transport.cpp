@@ -190,7 +190,7 @@ void TcpTransport::connect(std::string_view text, sdk::ConnectCallback done) {
 void TcpTransport::connect_by_name(TcpAddress address, sdk::ConnectCallback done) {
   if (!resolver_) {
     try {
-      resolver_ = std::make_unique<Resolver>(host_.loop(), host_);
+      resolver_ = std::make_unique<Resolver>(host_.loop(), host_, options_.nameservers);
     } catch (const sdk::Error& e) {
       done(failure(address.text + ": cannot resolve \"" + address.host + "\": " + e.what()));
       return;

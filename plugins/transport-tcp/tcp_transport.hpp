@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include <quictun/sdk.hpp>
 
@@ -15,9 +16,14 @@
 
 namespace quictun::transport_tcp {
 
+// What [transport.tcp] may set; checked by the factory.
+struct TcpOptions {
+  std::vector<SocketAddress> nameservers;  // asked instead of /etc/resolv.conf's when not empty
+};
+
 class TcpTransport final : public sdk::Transport {
  public:
-  explicit TcpTransport(sdk::Host& host) : host_(host) {}
+  TcpTransport(sdk::Host& host, TcpOptions options) : host_(host), options_(std::move(options)) {}
   // Cancels pending host-name lookups: their callbacks are dropped, never called.
   ~TcpTransport() override;
   TcpTransport(const TcpTransport&) = delete;
@@ -34,6 +40,7 @@ class TcpTransport final : public sdk::Transport {
   std::string listener_name(int listen_fd) const;
 
   sdk::Host& host_;                                                  // outlives this transport
+  TcpOptions options_;                                               // as the factory checked them
   std::unique_ptr<Resolver> resolver_;                               // made at the first host name
   std::unordered_map<std::uint64_t, Resolver::Lookup*> lookups_;     // pending lookups by number
   std::uint64_t next_lookup_ = 0;                                    // number of the next lookup

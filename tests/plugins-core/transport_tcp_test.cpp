@@ -6,6 +6,110 @@
 namespace quictun::testing {
 namespace {
 
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+// A nameserver on 127.0.0.1, on the test's own loop: it answers an A query for `name` with
+// 127.0.0.1 and any other query with no records, each `delay` after it arrived. Lets a test
+// see a lookup that really waits for the network, for a name no real nameserver knows.
+class TestNameserver {
+ public:
+  TestNameserver(event_base* loop, std::string name, std::chrono::milliseconds delay)
+      : loop_(loop), name_(std::move(name)), delay_(delay) {
+    fd_ = Fd(::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    sockaddr_in any{};
+    any.sin_family = AF_INET;
+    any.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (!fd_ || ::bind(fd_.get(), reinterpret_cast<sockaddr*>(&any), sizeof any) != 0)
+      throw std::runtime_error("cannot bind the test nameserver");
+    socklen_t length = sizeof any;
+    ::getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&any), &length);
+    port_ = ntohs(any.sin_port);
+    read_.reset(event_new(loop, fd_.get(), EV_READ | EV_PERSIST, &TestNameserver::on_query, this));
+    event_add(read_.get(), nullptr);
+  }
+
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+
+  int queries = 0;                       // datagrams received
+  int answers = 0;                       // replies sent
+  std::optional<Clock::time_point> first_answer;  // when the first reply went out
+
+ private:
+  struct Reply {
+    TestNameserver* server;
+    std::vector<std::uint8_t> bytes;
+    sockaddr_storage to{};
+    socklen_t to_length = 0;
+    sdk::EventPtr timer;
+  };
+
+  static void on_query(evutil_socket_t fd, short, void* arg) {
+    auto* self = static_cast<TestNameserver*>(arg);
+    std::uint8_t packet[512];
+    auto reply = std::make_unique<Reply>();
+    reply->to_length = sizeof reply->to;
+    ssize_t n = ::recvfrom(fd, packet, sizeof packet, 0, reinterpret_cast<sockaddr*>(&reply->to), &reply->to_length);
+    if (n < 12) return;
+    ++self->queries;
+    // The question: labels up to a zero byte, then type and class. evdns varies the case of
+    // the name it asks (0x20 randomisation) and checks the reply repeats it byte for byte.
+    std::size_t end = 12;
+    std::string asked;
+    while (end < static_cast<std::size_t>(n) && packet[end] != 0) {
+      std::size_t label = packet[end];
+      for (std::size_t i = 1; i <= label && end + i < static_cast<std::size_t>(n); ++i)
+        asked += static_cast<char>(std::tolower(packet[end + i]));
+      asked += '.';
+      end += label + 1;
+    }
+    end += 1 + 4;
+    if (end > static_cast<std::size_t>(n)) return;
+    std::uint16_t type = static_cast<std::uint16_t>(packet[end - 4] << 8 | packet[end - 3]);
+    bool known = asked == self->name_ + "." && type == 1;  // A
+    reply->bytes.assign(packet, packet + end);
+    reply->bytes[2] = 0x81;  // a response, recursion desired
+    reply->bytes[3] = 0x80;  // recursion available, no error
+    reply->bytes[6] = 0;
+    reply->bytes[7] = known ? 1 : 0;
+    for (int i = 8; i < 12; ++i) reply->bytes[i] = 0;  // no authority or additional records
+    if (known) {
+      const std::uint8_t record[] = {0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 127, 0, 0, 1};
+      reply->bytes.insert(reply->bytes.end(), std::begin(record), std::end(record));
+    }
+    reply->server = self;
+    reply->timer.reset(evtimer_new(self->loop_, &TestNameserver::on_due, reply.get()));
+    timeval delay{0, static_cast<suseconds_t>(std::chrono::microseconds(self->delay_).count())};
+    evtimer_add(reply->timer.get(), &delay);
+    self->replies_.push_back(std::move(reply));
+  }
+
+  static void on_due(evutil_socket_t, short, void* arg) {
+    auto* reply = static_cast<Reply*>(arg);
+    TestNameserver* self = reply->server;
+    ::sendto(self->fd_.get(), reply->bytes.data(), reply->bytes.size(), 0, reinterpret_cast<sockaddr*>(&reply->to),
+             reply->to_length);
+    ++self->answers;
+    if (!self->first_answer) self->first_answer = Clock::now();
+  }
+
+  event_base* loop_;
+  std::string name_;
+  std::chrono::milliseconds delay_;
+  Fd fd_;
+  std::uint16_t port_ = 0;
+  sdk::EventPtr read_;
+  std::vector<std::unique_ptr<Reply>> replies_;  // sent or due; freed with the server
+};
+
+sdk::PluginConfig nameservers_config(const std::vector<std::string>& servers) {
+  sdk::ConfigArray array;
+  for (const auto& s : servers) array.emplace_back(s, "quictun.toml:8");
+  sdk::PluginConfig config;
+  config.table["nameservers"] = sdk::ConfigValue(std::move(array), "quictun.toml:8");
+  return config;
+}
+
 class TcpTransportTest : public ::testing::Test {
  protected:
   TcpTransportTest() { transport = plugin.transport("tcp").create(sdk::PluginConfig{}, host); }
@@ -98,7 +202,7 @@ TEST_F(TcpTransportTest, RefusesSettingsItDoesNotHave) {
   sdk::PluginConfig config;
   config.table["nodelay"] = sdk::ConfigValue(true, "quictun.toml:4");
   EXPECT_EQ(error_of([&] { plugin.transport("tcp").create(config, host); }),
-            "quictun.toml:4: 'nodelay' is not a setting of the tcp transport");
+            "quictun.toml:4: 'nodelay' is not a setting of the tcp transport (it has 'nameservers')");
 }
 
 TEST_F(TcpTransportTest, MovesBytesOverIPv4Loopback) {
@@ -157,10 +261,66 @@ TEST_F(TcpTransportTest, ABusyPortIsReportedWithTheAddress) {
             address + ": cannot listen: Address already in use");
 }
 
-TEST_F(TcpTransportTest, ResolvesHostNamesAsynchronously) {
+TEST_F(TcpTransportTest, ResolvesNamesFromEtcHosts) {
   auto [listener, port] = listen("tcp:127.0.0.1:0");
   expect_round_trip("tcp:localhost:" + std::to_string(port), listener.get(), "127.0.0.1");
   expect_round_trip("tcp4:localhost:" + std::to_string(port), listener.get(), "127.0.0.1");
+}
+
+TEST_F(TcpTransportTest, ResolvesHostNamesAsynchronouslyThroughItsNameservers) {
+  TestNameserver dns(host.loop(), "backend.quictun.test", 300ms);
+  transport.reset();
+  transport = plugin.transport("tcp").create(nameservers_config({dns.address()}), host);
+  auto [listener, port] = listen("tcp:127.0.0.1:0");
+
+  ConnectProbe probe;
+  auto record = probe.callback();
+  std::optional<Clock::time_point> called;
+  transport->connect("tcp:backend.quictun.test:" + std::to_string(port), [&](sdk::ConnectResult result) {
+    called = Clock::now();
+    record(std::move(result));
+  });
+  Clock::time_point returned = Clock::now();
+  EXPECT_EQ(probe.calls, 0) << "connect() must not wait for the nameserver";
+  EXPECT_EQ(dns.answers, 0);
+
+  ASSERT_TRUE(host.run_until([&] { return probe.calls > 0; }));
+  ASSERT_EQ(probe.calls, 1);
+  EXPECT_GE(dns.queries, 1);
+  ASSERT_TRUE(dns.first_answer) << "the connection was made without the nameserver's answer";
+  EXPECT_LT(returned, *dns.first_answer);
+  EXPECT_LE(*dns.first_answer, *called);
+  ASSERT_GE(probe.result->fd, 0) << probe.result->error;
+  Fd client(probe.result->fd);
+  auto accepted = accept_one(*transport, listener.get());
+  ASSERT_TRUE(accepted);
+  Fd server(accepted->fd);
+  EXPECT_EQ(accepted->peer_ip, "127.0.0.1");
+  ASSERT_TRUE(wait_for(client.get(), POLLOUT));
+  send_all(client.get(), "resolved");
+  EXPECT_EQ(receive(server.get(), 8), "resolved");
+}
+
+TEST_F(TcpTransportTest, NameserversMustBeIPAddressesWithAnOptionalPort) {
+  EXPECT_NO_THROW(plugin.transport("tcp").create(
+      nameservers_config({"192.0.2.53", "192.0.2.53:5353", "2001:db8::53", "[2001:db8::53]:5353"}), host));
+  const std::pair<const char*, const char*> cases[] = {
+      {"dns.example", "nameserver \"dns.example\" is not an IP address (a nameserver cannot be found by name)"},
+      {"192.0.2.53:0", "nameserver \"192.0.2.53:0\" has port \"0\", not a number from 1 to 65535"},
+      {"192.0.2.53:dns", "nameserver \"192.0.2.53:dns\" has port \"dns\", not a number from 1 to 65535"},
+      {"[2001:db8::53", "nameserver \"[2001:db8::53\" lacks the ']' after its IPv6 address"},
+      {"[2001:db8::53]x", "nameserver \"[2001:db8::53]x\" has something other than :PORT after ']'"},
+  };
+  for (const auto& [server, why] : cases)
+    EXPECT_EQ(error_of([&] { plugin.transport("tcp").create(nameservers_config({server}), host); }),
+              std::string("quictun.toml:8: 'nameservers' ") + why +
+                  " (write 192.0.2.53, 192.0.2.53:5353, 2001:db8::53 or [2001:db8::53]:5353)");
+  EXPECT_EQ(error_of([&] { plugin.transport("tcp").create(nameservers_config({}), host); }),
+            "quictun.toml:8: 'nameservers' is empty; leave it out to use /etc/resolv.conf");
+  sdk::PluginConfig not_a_list;
+  not_a_list.table["nameservers"] = sdk::ConfigValue(std::string("127.0.0.1"), "quictun.toml:8");
+  EXPECT_EQ(error_of([&] { plugin.transport("tcp").create(not_a_list, host); }),
+            "quictun.toml:8: 'nameservers' must be an array of strings");
 }
 
 TEST_F(TcpTransportTest, ARefusedConnectionIsAnError) {
