@@ -11,14 +11,12 @@
 namespace quictun::transport_tcp {
 
 // One lookup in flight. Owned by libevent's pending request (through `arg`) from resolve() until
-// on_answer(), which is always called exactly once, even for a cancelled request.
-class Resolver::Lookup {
- public:
-  Lookup(Resolver& resolver, Callback done) : resolver(resolver), done(std::move(done)) {}
-  Resolver& resolver;                              // outlives every lookup (see retire())
-  Callback done;                                   // empty once cancelled
-  evdns_getaddrinfo_request* request = nullptr;    // null until evdns_getaddrinfo() returns
-  bool answered = false;                           // on_answer() already ran
+// on_answer(), which libevent calls exactly once per request, for a cancelled one too.
+struct Resolver::Lookup {
+  Resolver& resolver;                            // outlives every lookup (see shut_down())
+  Callback done;                                 // empty once dropped by shut_down()
+  evdns_getaddrinfo_request* request = nullptr;  // null until evdns_getaddrinfo() returns
+  bool answered = false;                         // on_answer() already ran
 };
 
 Resolver::Resolver(event_base* loop, sdk::Host& host, const std::vector<SocketAddress>& nameservers) {
@@ -40,86 +38,90 @@ Resolver::Resolver(event_base* loop, sdk::Host& host, const std::vector<SocketAd
     // Names in /etc/hosts (localhost above all) mean the same whichever nameservers are asked.
     evdns_base_load_hosts(dns_.get(), nullptr);
   }
-  reaper_.reset(evtimer_new(loop, &Resolver::on_reap, this));
-  if (!reaper_) throw sdk::Error("cannot start the DNS resolver: out of memory");
+  settle_.reset(evtimer_new(loop, &Resolver::on_settled, this));
+  if (!settle_) throw sdk::Error("cannot start the DNS resolver: out of memory");
 }
 
 Resolver::~Resolver() = default;
 
-Resolver::Lookup* Resolver::resolve(const std::string& host, const std::string& port, int family,
-                                    Callback done) {
+void Resolver::resolve(const std::string& host, const std::string& port, int family, Callback done) {
   evutil_addrinfo hints{};
   hints.ai_family = family;
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_protocol = IPPROTO_TCP;
   hints.ai_flags = EVUTIL_AI_NUMERICSERV;
 
-  auto lookup = std::make_unique<Lookup>(*this, std::move(done));
-  Lookup* raw = lookup.release();  // libevent owns it now: on_answer() deletes it
-  ++pending_;
+  auto* lookup = new Lookup{*this, std::move(done)};  // libevent owns it now: on_answer() deletes it
+  pending_.insert(lookup);
   evdns_getaddrinfo_request* request =
-      evdns_getaddrinfo(dns_.get(), host.c_str(), port.c_str(), &hints, &Resolver::on_answer, raw);
-  if (raw->answered) {
-    // Answered on the spot (a literal or /etc/hosts): on_answer() left the Lookup for us.
-    delete raw;
-    return nullptr;
+      evdns_getaddrinfo(dns_.get(), host.c_str(), port.c_str(), &hints, &Resolver::on_answer, lookup);
+  if (lookup->answered) {
+    // Answered on the spot (/etc/hosts): on_answer() left the Lookup for us. `this` may be gone.
+    delete lookup;
+    return;
   }
   if (!request) {
     // libevent promises a callback whenever it returns null; should it ever break that
     // promise, the caller still hears back exactly once.
-    Callback orphan = std::move(raw->done);
-    delete raw;
-    lookup_finished();
-    if (orphan) orphan(EVUTIL_EAI_FAIL, AddressList(nullptr, &evutil_freeaddrinfo));
-    return nullptr;
+    pending_.erase(lookup);
+    Callback orphan = std::move(lookup->done);
+    delete lookup;
+    orphan(EVUTIL_EAI_FAIL, AddressList(nullptr, &evutil_freeaddrinfo));
+    return;
   }
-  raw->request = request;
-  return raw;
-}
-
-void Resolver::cancel(Lookup* lookup) {
-  if (!lookup || !lookup->done) return;
-  lookup->done = nullptr;
-  if (lookup->request) evdns_getaddrinfo_cancel(lookup->request);
+  lookup->request = request;
 }
 
 void Resolver::on_answer(int result, evutil_addrinfo* addresses, void* arg) {
   auto* lookup = static_cast<Lookup*>(arg);
   AddressList list(addresses, &evutil_freeaddrinfo);
-  Callback done = std::move(lookup->done);
   Resolver& self = lookup->resolver;
-  bool synchronous = lookup->request == nullptr;
+  Callback done = std::move(lookup->done);
   lookup->answered = true;
-  lookup->done = nullptr;
-  if (!synchronous) delete lookup;  // else resolve() deletes it after evdns_getaddrinfo() returns
-  // Counted as finished only after done() returns: done() may destroy the transport and so
-  // retire this resolver, and we are still inside evdns, which uses the evdns_base after we
-  // return; the reaper must not even be scheduled before that.
-  if (done && result != EVUTIL_EAI_CANCEL) done(result, std::move(list));
-  self.lookup_finished();
+  self.pending_.erase(lookup);
+  if (lookup->request) {
+    delete lookup;
+    // From the loop, libevent may still use the evdns_base after this callback returns, in
+    // this loop turn (its getaddrinfo timeout cancels the other family's query and reports
+    // that later): armed, the settle timer keeps the resolver alive until the next turn,
+    // whoever shuts it down meanwhile. An answer from /etc/hosts, inside resolve(), leaves
+    // nothing behind in libevent.
+    self.settle_later();
+  }  // else resolve() deletes it after evdns_getaddrinfo() returns
+  // Last: done() may destroy the transport and so shut this resolver down.
+  if (done) done(result, std::move(list));
 }
 
-void Resolver::lookup_finished() {
-  --pending_;
-  reap_when_idle();
-}
-
-void Resolver::reap_when_idle() {
-  if (!retired_ || pending_ != 0) return;
+void Resolver::settle_later() {
   // A zero timeout rather than event_active(): it fires on the next loop turn, after the
-  // deferred callbacks evdns queued in this one, which may still use the evdns_base.
+  // deferred callbacks evdns queued in this one.
   timeval now{0, 0};
-  evtimer_add(reaper_.get(), &now);
+  evtimer_add(settle_.get(), &now);
 }
 
-void Resolver::retire(std::unique_ptr<Resolver> resolver) {
-  Resolver* self = resolver.release();
-  self->retired_ = true;
-  self->reap_when_idle();
+void Resolver::on_settled(evutil_socket_t, short, void* arg) {
+  auto* self = static_cast<Resolver*>(arg);
+  if (self->shut_down_) self->free_when_settled();
 }
 
-void Resolver::on_reap(evutil_socket_t, short, void* arg) {
-  delete static_cast<Resolver*>(arg);
+void Resolver::free_when_settled() {
+  // Every lookup reported, and a loop turn since the last report: libevent is done with us.
+  if (pending_.empty() && !evtimer_pending(settle_.get(), nullptr)) delete this;
+}
+
+void ShutDownResolver::operator()(Resolver* resolver) const { Resolver::shut_down(resolver); }
+
+void Resolver::shut_down(Resolver* self) {
+  self->shut_down_ = true;
+  for (Lookup* lookup : self->pending_) {
+    lookup->done = nullptr;
+    // Reported later, with EVUTIL_EAI_CANCEL, from a callback that still reads the evdns_base.
+    if (lookup->request) evdns_getaddrinfo_cancel(lookup->request);
+  }
+  // The cancelled lookups need the evdns_base for their reports, but not its sockets: closing
+  // them now stops all traffic and takes the resolver's events off the host's loop.
+  evdns_base_clear_nameservers_and_suspend(self->dns_.get());
+  self->free_when_settled();
 }
 
 }  // namespace quictun::transport_tcp

@@ -88,12 +88,6 @@ SocketAddress loopback(int family, std::uint16_t port) {
 
 }  // namespace
 
-TcpTransport::~TcpTransport() {
-  for (auto& [number, lookup] : lookups_) resolver_->cancel(lookup);
-  lookups_.clear();
-  if (resolver_) Resolver::retire(std::move(resolver_));
-}
-
 int TcpTransport::listen(std::string_view text) {
   TcpAddress address = parse_tcp_address(text, Use::listen);
   std::optional<SocketAddress> target = literal_socket_address(address, Use::listen);
@@ -190,21 +184,19 @@ void TcpTransport::connect(std::string_view text, sdk::ConnectCallback done) {
 void TcpTransport::connect_by_name(TcpAddress address, sdk::ConnectCallback done) {
   if (!resolver_) {
     try {
-      resolver_ = std::make_unique<Resolver>(host_.loop(), host_, options_.nameservers);
+      resolver_ = ResolverPtr(new Resolver(host_.loop(), host_, options_.nameservers));
     } catch (const sdk::Error& e) {
       done(failure(address.text + ": cannot resolve \"" + address.host + "\": " + e.what()));
       return;
     }
   }
-  std::uint64_t number = next_lookup_++;
   sdk::Host& host = host_;
-  auto on_resolved = [this, &host, number, address, done = std::move(done)](int result, AddressList list) mutable {
-    lookups_.erase(number);
+  auto on_resolved = [&host, address, done = std::move(done)](int result, AddressList list) mutable {
     sdk::ConnectResult outcome =
         result != 0 ? failure(address.text + ": cannot resolve \"" + address.host + "\": " + evutil_gai_strerror(result))
                     : connect_any(address.text, list.get(), address.family);
-    // We are inside a libevent callback: an exception must not unwind through C frames. `this`
-    // may be gone once done() returns (the host may destroy the transport), so only `host` is used.
+    // We are inside a libevent callback: an exception must not unwind through C frames. The
+    // transport may be gone once done() returns (the host may destroy it), so only `host` is used.
     try {
       done(std::move(outcome));
     } catch (const std::exception& e) {
@@ -213,10 +205,9 @@ void TcpTransport::connect_by_name(TcpAddress address, sdk::ConnectCallback done
       host.log(sdk::LogLevel::error, "connect callback failed with an unknown exception");
     }
   };
-  Resolver::Lookup* lookup = resolver_->resolve(address.host, address.port_text, address.family, std::move(on_resolved));
-  // A null handle means the answer came at once (the name is in /etc/hosts) and `done` has run;
-  // the transport may not even exist any more, so touch nothing.
-  if (lookup) lookups_.emplace(number, lookup);
+  // The answer may come at once (the name is in /etc/hosts) and done() may then have destroyed
+  // this transport: touch nothing after this call.
+  resolver_->resolve(address.host, address.port_text, address.family, std::move(on_resolved));
 }
 
 void TcpTransport::unlisten(std::string_view, int listen_fd) { listeners_.erase(listen_fd); }

@@ -24,8 +24,9 @@ struct TcpOptions {
 class TcpTransport final : public sdk::Transport {
  public:
   TcpTransport(sdk::Host& host, TcpOptions options) : host_(host), options_(std::move(options)) {}
-  // Cancels pending host-name lookups: their callbacks are dropped, never called.
-  ~TcpTransport() override;
+  // Through resolver_: cancels pending host-name lookups (their callbacks are dropped, never
+  // called) and closes the resolver's sockets; see Resolver::shut_down().
+  ~TcpTransport() override = default;
   TcpTransport(const TcpTransport&) = delete;
   TcpTransport& operator=(const TcpTransport&) = delete;
 
@@ -39,12 +40,10 @@ class TcpTransport final : public sdk::Transport {
   void connect_by_name(TcpAddress address, sdk::ConnectCallback done);
   std::string listener_name(int listen_fd) const;
 
-  sdk::Host& host_;                                                  // outlives this transport
-  TcpOptions options_;                                               // as the factory checked them
-  std::unique_ptr<Resolver> resolver_;                               // made at the first host name
-  std::unordered_map<std::uint64_t, Resolver::Lookup*> lookups_;     // pending lookups by number
-  std::uint64_t next_lookup_ = 0;                                    // number of the next lookup
-  std::unordered_map<int, std::string> listeners_;                   // listening fd -> its address
+  sdk::Host& host_;                                 // outlives this transport
+  TcpOptions options_;                              // as the factory checked them
+  ResolverPtr resolver_;                            // made at the first host name
+  std::unordered_map<int, std::string> listeners_;  // listening fd -> its address
 };
 
 }  // namespace quictun::transport_tcp

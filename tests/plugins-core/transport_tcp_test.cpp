@@ -1,5 +1,6 @@
 // transport-tcp, loaded from its .so and driven over loopback sockets.
 #include <arpa/inet.h>
+#include <dirent.h>
 
 #include "plugin_harness.hpp"
 
@@ -101,6 +102,17 @@ class TestNameserver {
   sdk::EventPtr read_;
   std::vector<std::unique_ptr<Reply>> replies_;  // sent or due; freed with the server
 };
+
+// How many descriptors this process has open: a resolver's nameserver socket is one.
+int open_descriptors() {
+  int count = 0;
+  DIR* dir = ::opendir("/proc/self/fd");
+  if (!dir) return -1;
+  while (dirent* entry = ::readdir(dir))
+    if (entry->d_name[0] != '.') ++count;
+  ::closedir(dir);
+  return count - 1;  // the one opendir() holds
+}
 
 sdk::PluginConfig nameservers_config(const std::vector<std::string>& servers) {
   sdk::ConfigArray array;
@@ -383,6 +395,54 @@ TEST_F(TcpTransportTest, DestroyingTheTransportCancelsPendingLookups) {
   host.drain();
   host.run_until([] { return false; }, std::chrono::milliseconds(100));
   EXPECT_EQ(probe.calls, 0) << "a cancelled lookup reports nothing";
+}
+
+TEST_F(TcpTransportTest, DestroyingTheTransportDuringALookupReleasesTheResolverAtOnce) {
+  TestNameserver dns(host.loop(), "backend.quictun.test", 300ms);
+  transport.reset();
+  transport = plugin.transport("tcp").create(nameservers_config({dns.address()}), host);
+  const int descriptors = open_descriptors();
+  const int events = event_base_get_num_events(host.loop(), EVENT_BASE_COUNT_ADDED);
+
+  ConnectProbe probe;
+  transport->connect("tcp:backend.quictun.test:80", probe.callback());
+  ASSERT_TRUE(host.run_until([&] { return dns.queries > 0; })) << "the lookup never reached the nameserver";
+  ASSERT_EQ(probe.calls, 0);
+  ASSERT_GT(open_descriptors(), descriptors) << "a lookup in flight has a socket to its nameserver";
+  int queries = dns.queries;
+
+  transport.reset();  // the answer is still 300 ms away
+  // At once, without a loop turn: the nameserver socket is closed (and so off the loop). What
+  // libevent still queues is its own report of the cancellations, which a loop turn delivers.
+  EXPECT_EQ(open_descriptors(), descriptors);
+  // The answer comes, and finds nobody.
+  host.run_until([&] { return dns.answers >= queries; });
+  host.run_until([] { return false; }, 100ms);
+  EXPECT_EQ(event_base_get_num_events(host.loop(), EVENT_BASE_COUNT_ADDED), events) << "something was left behind";
+  EXPECT_EQ(probe.calls, 0) << "a cancelled lookup reports nothing";
+  EXPECT_EQ(dns.queries, queries) << "nothing is asked after the transport is gone";
+}
+
+TEST_F(TcpTransportTest, DestroyingTheTransportAfterItsLookupsFreesTheResolverAtOnce) {
+  TestNameserver dns(host.loop(), "backend.quictun.test", 10ms);
+  transport.reset();
+  transport = plugin.transport("tcp").create(nameservers_config({dns.address()}), host);
+  auto [listener, port] = listen("tcp:127.0.0.1:0");
+  const int descriptors = open_descriptors();
+  const int events = event_base_get_num_events(host.loop(), EVENT_BASE_COUNT_ADDED);
+  ConnectProbe probe;
+  transport->connect("tcp:backend.quictun.test:" + std::to_string(port), probe.callback());
+  ASSERT_TRUE(host.run_until([&] { return probe.calls > 0; }));
+  ASSERT_GE(probe.result->fd, 0) << probe.result->error;
+  Fd client(probe.result->fd);
+  host.drain();
+  int with_resolver = open_descriptors();
+
+  transport.reset();
+  // Nothing is pending, so nothing needs the loop: the resolver and its socket are gone now.
+  EXPECT_EQ(open_descriptors(), with_resolver - 1);
+  EXPECT_EQ(open_descriptors(), descriptors + 1) << "only the connected socket is left";
+  EXPECT_EQ(event_base_get_num_events(host.loop(), EVENT_BASE_COUNT_ADDED), events);
 }
 
 TEST_F(TcpTransportTest, AnUnknownHostNameIsAnErrorAndTheCallbackMayDestroyTheTransport) {
