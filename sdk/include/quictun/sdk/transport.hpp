@@ -36,8 +36,9 @@ class Transport {
   // on failures other than "try again".
   virtual std::optional<AcceptedConnection> accept(int listen_fd) = 0;
 
-  // Starts a non-blocking connect to `address` and calls `done` (now or later, on the loop
-  // thread) with the socket. The host waits for it to become writable and applies its timeout.
+  // Starts a non-blocking connect to `address` and calls `done` (now, before connect()
+  // returns, or later, on the loop thread) with the socket. The host waits for it to become
+  // writable and applies its timeout. Does not throw: every failure goes to `done`.
   virtual void connect(std::string_view address, ConnectCallback done) = 0;
 
   // Undoes what listen() left behind beyond the descriptor (a unix socket file, for instance).
