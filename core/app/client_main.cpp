@@ -18,7 +18,7 @@ int main(int argc, char** argv) {
     app::raise_open_file_limit();
     app::tune_allocator();
     EventBasePtr loop = app::make_loop();
-    if (settings.list_plugins) return app::list_plugins(settings, loop.get(), std::cout);
+    if (settings.list_plugins) return app::list_plugins(settings, loop.get(), sdk::Side::client, std::cout);
     {
       plugin::PluginLoader loader(app::plugin_dirs_for(settings), loop.get(), sdk::Side::client);
       app::choose_congestion(settings, loader);

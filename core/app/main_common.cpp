@@ -36,8 +36,8 @@ std::string joined(const std::vector<std::string>& items, const char* separator)
 
 }  // namespace
 
-int list_plugins(const config::CommonSettings& settings, event_base* loop, std::ostream& out) {
-  plugin::PluginLoader loader(plugin_dirs_for(settings), loop);
+int list_plugins(const config::CommonSettings& settings, event_base* loop, sdk::Side side, std::ostream& out) {
+  plugin::PluginLoader loader(plugin_dirs_for(settings), loop, side);
   std::vector<std::string> dirs;
   for (const auto& d : loader.dirs()) dirs.push_back(d.string());
   out << "plugin dirs: " << (dirs.empty() ? "none" : joined(dirs, ", ")) << "\n";
@@ -58,6 +58,7 @@ int list_plugins(const config::CommonSettings& settings, event_base* loop, std::
     for (const auto& f : d.token_sources) out << "  token source " << f.name << ": " << f.help << "\n";
     for (const auto& f : d.token_parsers) out << "  token parser " << f.name << ": " << f.help << "\n";
     for (const auto& f : d.transports) out << "  transport " << joined(f.schemes, ", ") << ": " << f.help << "\n";
+    for (const auto& f : d.congestion_controls) out << "  congestion controller " << f.name << ": " << f.help << "\n";
   }
   for (const auto& s : loader.skipped()) out << "\n" << s << ": ignored\n";
   return 0;

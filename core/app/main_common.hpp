@@ -19,6 +19,6 @@ std::vector<std::filesystem::path> plugin_dirs_for(const config::CommonSettings&
 // --list-plugins: loads every plugin of the plugin dirs and writes what each one is and
 // provides, with the help line of each factory; a file that cannot be loaded is listed with the
 // reason. Returns the exit code (0).
-int list_plugins(const config::CommonSettings& settings, event_base* loop, std::ostream& out);
+int list_plugins(const config::CommonSettings& settings, event_base* loop, sdk::Side side, std::ostream& out);
 
 }  // namespace quictun::app
