@@ -15,6 +15,7 @@ constexpr double kCongestionCut = 0.85;     // what is left of the bandwidth mod
 constexpr unsigned kCooldownRounds = 3;     // rounds after a cut before the next may happen
 constexpr std::uint64_t kMinRoundPackets = 16;  // a round smaller than this says little about loss
 constexpr unsigned kBaselineRounds = 4;         // quiet rounds measured before loss can mean congestion
+constexpr unsigned kStartupRttSamples = 8;      // RTT samples in a round before its minimum means a queue
 
 }  // namespace
 
@@ -28,6 +29,10 @@ std::uint64_t Bbr1::next_random() {
   return rng_;
 }
 
+std::uint64_t Bbr1::queue_threshold() const {
+  return std::max<std::uint64_t>(p_.queue_floor_ns, static_cast<std::uint64_t>(p_.queue_fraction * min_rtt_ns_));
+}
+
 std::uint64_t Bbr1::bdp(double gain) const {
   if (max_bw_.empty() || min_rtt_ns_ == 0) return 0;
   return static_cast<std::uint64_t>(gain * static_cast<double>(max_bw_.best()) * static_cast<double>(min_rtt_ns_) / 1e9);
@@ -38,7 +43,8 @@ void Bbr1::on_start(const sdk::PathState& path, sdk::CongestionOutput& out) {
   *this = Bbr1(p_, seed);
   mss_ = std::max<std::uint64_t>(path.max_datagram_size, 1200);
   mode_ = Mode::startup;
-  pacing_gain_ = cwnd_gain_ = p_.startup_gain;
+  pacing_gain_ = p_.startup_gain;
+  cwnd_gain_ = p_.cwnd_gain;  // 2, as BBRv2: a 2.885 window overflows a 1-BDP buffer in Startup
   min_rtt_stamp_ = path.now_ns;
   out.cwnd = std::max<std::uint64_t>(out.cwnd, 10 * mss_);
   out.in_slow_start = true;
@@ -56,7 +62,19 @@ void Bbr1::on_packet_lost(const sdk::LostPacket& packet, const sdk::PathState&, 
 void Bbr1::on_ack(const sdk::AckSample& ack, const sdk::PathState& path, sdk::CongestionOutput& out) {
   mss_ = std::max<std::uint64_t>(path.max_datagram_size, 1200);
   round_acked_ += ack.bytes_acked;
-  if (ack.has_rtt) round_min_rtt_ = std::min(round_min_rtt_, ack.rtt_ns);
+  if (ack.has_rtt) {
+    round_min_rtt_ = std::min(round_min_rtt_, ack.rtt_ns);
+    round_max_rtt_ = std::max(round_max_rtt_, ack.rtt_ns);
+    ++round_rtt_samples_;
+  }
+  // Startup stops as soon as this round's fastest RTT, over enough samples, shows a queue of
+  // half a round trip: the pipe is full. Waiting for three rounds without growth (BBR's own
+  // rule) first fills a 1-BDP buffer to overflow, since Startup doubles its rate every round:
+  // a burst of drops that retransmissions then pay for (measured in the simulation: 3000 queue
+  // drops in Startup on a clean 100 Mbit/s, 50 ms link; in the bench 1300 in 8 s at 5 % loss).
+  if (mode_ == Mode::startup && min_rtt_ns_ && round_rtt_samples_ >= kStartupRttSamples &&
+      round_min_rtt_ > min_rtt_ns_ + queue_threshold())
+    full_bw_reached_ = true;
   round_start_ = false;
   if (ack.prior_delivered >= next_round_delivered_ && ack.delivered_total > next_round_delivered_) {
     next_round_delivered_ = ack.delivered_total;
@@ -80,10 +98,17 @@ void Bbr1::end_round(const sdk::PathState&) {
     const std::uint64_t threshold =
         std::max<std::uint64_t>(p_.queue_floor_ns, static_cast<std::uint64_t>(p_.queue_fraction * min_rtt_ns_));
     const bool standing_queue = queue > threshold;
-    if (!standing_queue) {
-      // The link's own loss, measured while we queue nothing: the baseline congestion must beat.
+    // A round is quiet when even its slowest sample saw no queue worth the name: then no loss in
+    // it can be a queue's overflow, and what was lost is the link's own random loss, the
+    // baseline that congestion must beat and that the bandwidth samples are scaled by. (Judged by
+    // the fastest sample instead, overflow at the queue's peaks would leak into the baseline,
+    // inflate the model and overflow the queue more: measured, 5480 queue drops in 8 s at 5 %.)
+    const bool quiet = round_max_rtt_ <= min_rtt_ns_ + threshold;
+    if (quiet) {
       quiet_loss_ = quiet_loss_ < 0 ? loss : quiet_loss_ * 0.875 + loss * 0.125;
       ++quiet_rounds_;
+    } else if (!standing_queue) {
+      // Neither quiet nor congested: a probe's transient queue. It says nothing either way.
     } else if (quiet_rounds_ >= kBaselineRounds && cooldown_rounds_ == 0 && loss > quiet_loss_ + p_.excess_loss) {
       // Losses and a queue together: the bottleneck is full, whether shared or shrunk. Cut the
       // model so the queue drains, and let the filter relearn the real share.
@@ -99,16 +124,23 @@ void Bbr1::end_round(const sdk::PathState&) {
   if (cooldown_rounds_) --cooldown_rounds_;
   round_acked_ = round_lost_ = 0;
   round_min_rtt_ = UINT64_MAX;
+  round_max_rtt_ = 0;
+  round_rtt_samples_ = 0;
 }
 
 void Bbr1::update_model(const sdk::AckSample& ack, const sdk::PathState& path) {
   // An app-limited sample only ever raises the estimate: the sender, not the path, was slow.
-  // The link's own random loss hides part of what the bottleneck carried: scale the sample by
-  // the loss measured while no queue stood (quiet_loss_), so the model is the bottleneck's rate,
-  // not the goodput. Without it the 1.25 probe gains nothing once loss reaches 20 %
-  // (1.25 x 0.8 = 1). Overflow losses never count: rounds with a standing queue are not quiet.
+  // The link's own random loss hides part of what the bottleneck carried: while no queue stands
+  // (this ACK's RTT is near the minimum), what was lost over the sample's interval was lost to
+  // the link, not to a queue's overflow, so it counts as carried and the model is the
+  // bottleneck's rate rather than the goodput. Without it the 1.25 probe gains nothing once
+  // loss reaches 20 % (1.25 x 0.8 = 1). With a queue standing, losses may be overflow: then
+  // only what arrived counts.
   std::uint64_t sample = ack.delivery_rate;
-  if (quiet_loss_ > 0) sample = static_cast<std::uint64_t>(static_cast<double>(sample) / (1 - std::min(quiet_loss_, 0.5)));
+  const std::uint64_t queue_threshold =
+      std::max<std::uint64_t>(p_.queue_floor_ns, static_cast<std::uint64_t>(p_.queue_fraction * min_rtt_ns_));
+  if (ack.has_rate && ack.interval_ns && ack.has_rtt && min_rtt_ns_ && ack.rtt_ns <= min_rtt_ns_ + queue_threshold)
+    sample = (ack.delivered + std::min(ack.lost_in_sample, ack.delivered)) * 1'000'000'000ull / ack.interval_ns;
   if (ack.has_rate && sample > 0 && (!ack.app_limited || sample >= max_bw_.best())) max_bw_.update(sample, round_);
   min_rtt_expired_ = min_rtt_ns_ && path.now_ns > min_rtt_stamp_ + p_.min_rtt_window_ns;
   if (ack.has_rtt && ack.rtt_ns > 0 && (min_rtt_ns_ == 0 || ack.rtt_ns <= min_rtt_ns_ || min_rtt_expired_)) {
@@ -153,7 +185,7 @@ void Bbr1::update_mode(const sdk::AckSample& ack, const sdk::PathState& path, co
   if (mode_ == Mode::startup && full_bw_reached_) {
     mode_ = Mode::drain;
     pacing_gain_ = 1.0 / p_.startup_gain;
-    cwnd_gain_ = p_.startup_gain;
+    cwnd_gain_ = p_.cwnd_gain;
   }
   if (mode_ == Mode::drain && path.bytes_in_flight <= bdp(1.0)) enter_probe_bw(path.now_ns);
   if (mode_ == Mode::probe_bw) {
@@ -181,7 +213,8 @@ void Bbr1::update_mode(const sdk::AckSample& ack, const sdk::PathState& path, co
           enter_probe_bw(path.now_ns);
         } else {
           mode_ = Mode::startup;
-          pacing_gain_ = cwnd_gain_ = p_.startup_gain;
+          pacing_gain_ = p_.startup_gain;
+          cwnd_gain_ = p_.cwnd_gain;
         }
       }
     }

@@ -54,6 +54,7 @@ class Bbr1 : public sdk::CongestionController {
 
  private:
   std::uint64_t bdp(double gain) const;  // gain x bandwidth x min RTT, in bytes
+  std::uint64_t queue_threshold() const; // queueing delay that counts as a standing queue, in ns
   std::uint64_t next_random();
   void end_round(const sdk::PathState& path);
   void update_model(const sdk::AckSample& ack, const sdk::PathState& path);
@@ -94,6 +95,8 @@ class Bbr1 : public sdk::CongestionController {
   std::uint64_t round_acked_ = 0;
   std::uint64_t round_lost_ = 0;
   std::uint64_t round_min_rtt_ = UINT64_MAX;
+  std::uint64_t round_max_rtt_ = 0;
+  unsigned round_rtt_samples_ = 0;
   bool round_lost_any_ = false;         // for the 1.25 probe phase's early end
   double quiet_loss_ = -1;              // EWMA of loss in rounds without a standing queue; -1: none
   unsigned quiet_rounds_ = 0;

@@ -29,6 +29,8 @@ struct LinkParams {
   std::uint64_t one_way_ns = 25 * kMs;  // propagation delay each way
   std::uint64_t queue_bytes = 625'000;  // drop-tail queue (1 BDP at 100 Mbit/s, 50 ms)
   double loss = 0;                      // random loss on the way to the receiver
+  bool loss_after_queue = true;         // lost past the bottleneck (a lossy last hop, as the
+                                        // bench's emulator does) rather than before it
 };
 
 class LinkSim {
@@ -49,7 +51,7 @@ class LinkSim {
     std::uint64_t last_ack_ns = 0;
     bool persistent = false;
     struct Sent {
-      std::uint64_t bytes, sent_ns, delivered, delivered_ts, first_sent_ts, in_flight;
+      std::uint64_t bytes, sent_ns, delivered, delivered_ts, first_sent_ts, in_flight, lost_before;
       bool app_limited;
       bool lost = false;  // declared lost by the probe timeout; a late ACK still counts
     };
@@ -178,7 +180,7 @@ class LinkSim {
     if (f.in_flight == 0) f.first_sent_ts = f.delivered_ts = now_;
     const bool app_limited = f.app_limited_until > f.delivered;
     f.in_flight += kMss;
-    f.unacked[pn] = {kMss, now_, f.delivered, f.delivered_ts, f.first_sent_ts, f.in_flight, app_limited};
+    f.unacked[pn] = {kMss, now_, f.delivered, f.delivered_ts, f.first_sent_ts, f.in_flight, f.lost_bytes, app_limited};
     if (f.cc) {
       f.cc->on_packet_sent({kMss, now_, app_limited}, path(f), f.out);
       const double rate = f.out.pacing_rate ? static_cast<double>(f.out.pacing_rate)
@@ -191,7 +193,8 @@ class LinkSim {
   // The bottleneck: random loss, then a drop-tail queue served at the link's rate.
   void transmit(std::size_t index, std::uint64_t pn) {
     Flow& f = *flows_[index];
-    if (std::bernoulli_distribution(link_.loss)(rng_)) return;
+    const bool lost = std::bernoulli_distribution(link_.loss)(rng_);
+    if (lost && !link_.loss_after_queue) return;
     while (!queue_.empty() && queue_.front().first <= now_) queue_.pop_front();
     std::uint64_t queued = 0;
     for (const auto& [t, b] : queue_) queued += b;
@@ -203,7 +206,7 @@ class LinkSim {
     const std::uint64_t depart = std::max(now_, last_departure_) + service;
     last_departure_ = depart;
     queue_.push_back({depart, kMss});
-    if (f.cc) {
+    if (f.cc && !lost) {
       const std::uint64_t at = depart + 2 * link_.one_way_ns;
       auto it = std::upper_bound(acks_.begin(), acks_.end(), at, [](std::uint64_t t, const Ack& a) { return t < a.at; });
       acks_.insert(it, Ack{at, index, pn});
@@ -283,6 +286,7 @@ class LinkSim {
     a.has_rate = a.interval_ns >= f.min_rtt && a.interval_ns > 0;
     a.delivery_rate = a.has_rate ? a.delivered * kSec / a.interval_ns : 0;
     a.app_limited = s.app_limited;
+    a.lost_in_sample = f.lost_bytes - s.lost_before;
     a.in_flight_at_send = s.in_flight;
     f.first_sent_ts = s.sent_ns;
     f.cc->on_ack(a, path(f), f.out);
