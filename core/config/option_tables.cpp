@@ -1,0 +1,173 @@
+#include "config/option_tables.hpp"
+
+#include "config/values.hpp"
+
+namespace quictun::config {
+namespace {
+
+constexpr std::uint64_t kMs = 1'000'000;          // ns per ms: the file says ms, ngtcp2 takes ns
+constexpr std::uint64_t kHourMs = 3'600'000;      // longest timeout accepted
+constexpr std::uint64_t kMinWindow = 16384;       // smallest window or send buffer accepted, in bytes
+
+}  // namespace
+
+const std::vector<Option<CommonSettings>>& common_options() {
+  using S = CommonSettings;
+  static const std::vector<Option<S>> table = {
+      {{.section = "quic", .key = "congestion_control", .flag = "--congestion-control",
+        .help = "congestion controller: bbr1 (default, loss-tolerant), brutal (a declared rate), or ngtcp2's bbr, "
+                "cubic, reno; any name a plugin provides"},
+       [](S& s, const Value& v) {
+         s.quic.congestion = parse_congestion_name(v.text, v.origin);
+         s.congestion_origin = v.origin;
+       }},
+      {{.flag = "--list-plugins", .kind = Kind::flag,
+        .help = "print every plugin in the plugin dirs with what it provides and each one's help, then exit"},
+       [](S& s, const Value& v) { s.list_plugins = v.yes; }},
+      {{.flag = "--bandwidth",
+        .help = "the controller's argument: for brutal, the rate to send at (e.g. 100mbit, 12.5MB)"},
+       [](S& s, const Value& v) {
+         s.congestion_argument = v.text;
+         s.congestion_argument_origin = v.origin;
+       }},
+      {{.section = "quic", .key = "handshake_timeout_ms", .kind = Kind::integer, .min = 100, .max = 600'000},
+       [](S& s, const Value& v) { s.quic.handshake_timeout_ns = v.number * kMs; }},
+      {{.section = "quic", .key = "idle_timeout_ms", .kind = Kind::integer, .min = 1000, .max = kHourMs},
+       [](S& s, const Value& v) { s.quic.idle_timeout_ns = v.number * kMs; }},
+      {{.section = "quic", .key = "keep_alive_ms", .kind = Kind::integer, .min = 0, .max = kHourMs},
+       [](S& s, const Value& v) { s.quic.keep_alive_ns = v.number * kMs; }},
+      {{.section = "quic", .key = "stream_window", .kind = Kind::integer, .min = kMinWindow, .max = 1ull << 30},
+       [](S& s, const Value& v) { s.quic.stream_window = v.number; }},
+      {{.section = "quic", .key = "connection_window", .kind = Kind::integer, .min = kMinWindow, .max = 1ull << 32},
+       [](S& s, const Value& v) { s.quic.connection_window = v.number; }},
+      {{.section = "quic", .key = "max_stream_window", .kind = Kind::integer, .min = kMinWindow, .max = 1ull << 30},
+       [](S& s, const Value& v) { s.quic.max_stream_window = v.number; }},
+      {{.section = "quic", .key = "max_connection_window", .kind = Kind::integer, .min = kMinWindow, .max = 1ull << 32},
+       [](S& s, const Value& v) { s.quic.max_connection_window = v.number; }},
+      {{.section = "quic", .key = "max_streams", .kind = Kind::integer, .min = 1, .max = 1ull << 20},
+       [](S& s, const Value& v) { s.quic.max_streams = v.number; }},
+      {{.section = "quic", .key = "stream_send_buffer", .kind = Kind::integer, .min = kMinWindow, .max = 1ull << 30},
+       [](S& s, const Value& v) { s.quic.stream_send_buffer = v.number; }},
+      {{.section = "quic", .key = "test_drop_rate", .flag = "--test-drop-rate", .kind = Kind::fraction,
+        .help = "TESTING ONLY: drop this fraction (0..1) of received QUIC datagrams"},
+       [](S& s, const Value& v) { s.test_drop_rate = v.fraction; }},
+      // FEC and ARQ exclude each other; settings.cpp settles the pair once per source.
+      {{.section = "quic", .key = "fec", .flag = "--fec",
+        .help = "forward error correction below QUIC, K:M data:parity datagrams per block (e.g. 20:2), on (=20:2) "
+                "or off (default). quictun peers only: a server answers FEC with FEC"},
+       [](S& s, const Value& v) { parse_fec(v.text, v.origin, s.quic); }},
+      {{.section = "quic", .key = "arq", .flag = "--arq", .kind = Kind::boolean,
+        .help = "repair lost datagrams below QUIC: on or off (client default: on only under ngtcp2's bbr; a server "
+                "accepts it unless off). Used only when both peers are quictun (negotiated in the handshake)"},
+       [](S& s, const Value& v) {
+         s.quic.arq = v.yes;
+         s.arq_origin = v.origin;
+       }},
+      {{.section = "log", .key = "level", .flag = "--log-level",
+        .help = "trace, debug, info (default), warn, error or off"},
+       [](S& s, const Value& v) { s.log_level = check_log_level(v.text, v.origin); }},
+      {{.section = "plugins", .key = "dirs", .flag = "--plugin-dir", .kind = Kind::path_list,
+        .help = "directory to search for plugins (repeatable; default: the build tree's or installed plugins)"},
+       [](S& s, const Value& v) { s.plugin_dirs.assign(v.list.begin(), v.list.end()); }},
+  };
+  return table;
+}
+
+const std::vector<Option<ServerSettings>>& server_options() {
+  using S = ServerSettings;
+  static const std::vector<Option<S>> table = {
+      {{.section = "server", .key = "listen_on", .flag = "--listen-on",
+        .help = "UDP address to listen on, HOST:PORT (default 0.0.0.0:7500)"},
+       [](S& s, const Value& v) { s.listen_on = v.text; }},
+      {{.section = "server", .key = "token_parser", .flag = "--token-parser-plugin",
+        .help = "token parser plugin, case-insensitive (default cleartext)"},
+       [](S& s, const Value& v) { s.token_parser = v.text; }},
+      {{.section = "server", .key = "token_parser_key", .flag = "--token-parser-key",
+        .help = "the parser's argument (cleartext: 'base64' to decode tokens; file: the token map)"},
+       [](S& s, const Value& v) {
+         s.token_parser_key = v.text;
+         s.token_parser_key_origin = v.origin;
+       }},
+      {{.section = "server", .key = "cert_file", .flag = "--cert-file", .kind = Kind::path,
+        .help = "PEM certificate (default: a generated self-signed one)"},
+       [](S& s, const Value& v) { s.tls.cert_file = v.text; }},
+      {{.section = "server", .key = "key_file", .flag = "--key-file", .kind = Kind::path,
+        .help = "PEM private key of --cert-file"},
+       [](S& s, const Value& v) { s.tls.key_file = v.text; }},
+      {{.section = "server", .key = "ca_file", .flag = "--ca-file", .kind = Kind::path,
+        .help = "PEM CA bundle that client certificates must chain to"},
+       [](S& s, const Value& v) { s.tls.ca_file = v.text; }},
+      {{.section = "server", .key = "verify_remote_endpoint", .flag = "--verify-remote-endpoint", .kind = Kind::flag,
+        .help = "require and verify client certificates (mTLS)"},
+       [](S& s, const Value& v) { s.tls.require_client_cert = v.yes; }},
+      {{.section = "server", .key = "backend_connect_timeout_ms", .flag = "--backend-connect-timeout-ms",
+        .kind = Kind::integer, .min = 1, .max = kHourMs, .help = "backend connect timeout (default 10000)"},
+       [](S& s, const Value& v) { s.backend_connect_timeout_ms = v.number; }},
+  };
+  return table;
+}
+
+const std::vector<Option<ClientSettings>>& client_options() {
+  using S = ClientSettings;
+  static const std::vector<Option<S>> table = {
+      {{.section = "client", .key = "server_endpoint", .flag = "--server-endpoint",
+        .help = "quictun-server's UDP address, HOST:PORT"},
+       [](S& s, const Value& v) { s.server_endpoint = v.text; }},
+      {{.section = "client", .key = "insecure_skip_verify", .flag = "--insecure-skip-verify", .kind = Kind::flag,
+        .help = "do not verify the server's certificate (testing only); accepts =true / True"},
+       [](S& s, const Value& v) { s.tls.verify_server = !v.yes; }},
+      {{.section = "client", .key = "ca_file", .flag = "--ca-file", .kind = Kind::path,
+        .help = "PEM CA bundle to verify the server with (default: system trust)"},
+       [](S& s, const Value& v) { s.tls.ca_file = v.text; }},
+      {{.section = "client", .key = "cert_file", .flag = "--cert-file", .kind = Kind::path,
+        .help = "PEM client certificate (for servers with --verify-remote-endpoint)"},
+       [](S& s, const Value& v) { s.tls.cert_file = v.text; }},
+      {{.section = "client", .key = "key_file", .flag = "--key-file", .kind = Kind::path,
+        .help = "PEM private key of --cert-file"},
+       [](S& s, const Value& v) { s.tls.key_file = v.text; }},
+      {{.section = "client", .key = "connect_timeout_ms", .flag = "--connect-timeout-ms", .kind = Kind::integer,
+        .min = 1, .max = kHourMs, .help = "how long an application connection waits for the QUIC connection (default 10000)"},
+       [](S& s, const Value& v) { s.connect_timeout_ms = v.number; }},
+      {{.section = "client", .key = "setup_timeout_ms", .kind = Kind::integer, .min = 1, .max = kHourMs},
+       [](S& s, const Value& v) { s.setup_timeout_ms = v.number; }},
+      {{.section = "client", .key = "listener", .kind = Kind::nested}, nullptr},
+  };
+  return table;
+}
+
+const std::vector<Option<ListenerSettings>>& listener_options() {
+  using L = ListenerSettings;
+  static const std::vector<Option<L>> table = {
+      {{.section = "client.listener", .key = "listen_on", .flag = "--listen-on",
+        .help = "where applications connect: tcp:HOST:PORT or unix:PATH (default tcp:127.0.0.1:6500)"},
+       [](L& l, const Value& v) { l.listen_on = v.text; }},
+      {{.section = "client.listener", .key = "token_source", .flag = "--token-source-plugin",
+        .help = "token source plugin, case-insensitive (default fixed)"},
+       [](L& l, const Value& v) { l.token_source = v.text; }},
+      {{.section = "client.listener", .key = "token_source_arg", .flag = "--token-source",
+        .help = "the source's argument (fixed: the token itself, e.g. tcp:10.0.0.5:22)"},
+       [](L& l, const Value& v) {
+         l.token_source_arg = v.text;
+         l.token_source_arg_origin = v.origin;
+       }},
+      {{.section = "client.listener", .key = "options", .kind = Kind::table},
+       [](L& l, const Value& v) { l.token_source_options = v.table; }},
+  };
+  return table;
+}
+
+const std::vector<std::string>& plugin_table_kinds() {
+  static const std::vector<std::string> kinds = {"token_source", "token_parser", "transport", "congestion"};
+  return kinds;
+}
+
+std::vector<std::string> known_sections() {
+  std::vector<std::string> out;
+  append_sections(out, server_options());
+  append_sections(out, client_options());
+  append_sections(out, common_options());
+  for (const auto& k : plugin_table_kinds()) out.push_back(k);
+  return out;
+}
+
+}  // namespace quictun::config

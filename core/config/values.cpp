@@ -1,0 +1,59 @@
+#include "config/values.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <set>
+
+#include "util/error.hpp"
+
+namespace quictun::config {
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+std::string parse_congestion_name(const std::string& text, const std::string& origin) {
+  std::string v;
+  for (char c : lower(text)) v.push_back(c == '-' ? '_' : c);
+  if (v.empty() || v.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") != std::string::npos)
+    throw UsageError(origin + ": \"" + text + "\" is not a congestion controller name");
+  return v;
+}
+
+void parse_fec(const std::string& text, const std::string& origin, quic::TransportConfig& q) {
+  std::string v = lower(text);
+  if (v == "off" || v == "none" || v == "0") {
+    q.fec_k = q.fec_m = 0;
+    return;
+  }
+  if (v == "on") v = "20:2";
+  unsigned k = 0, m = 0;
+  char extra = 0;
+  // Digits only: %u alone would take "-1:2" as 4294967295:2, whose sum wraps below 255.
+  const bool digits = v.find_first_not_of("0123456789:") == std::string::npos;
+  if (!digits || std::sscanf(v.c_str(), "%3u:%3u%c", &k, &m, &extra) != 2 || k < 1 || m < 1 || k + m > 255)
+    throw UsageError(origin + ": FEC must be K:M with K, M >= 1 and K + M <= 255 (e.g. 20:2), \"on\" or \"off\"; got \"" +
+                     text + "\"");
+  q.fec_k = k;
+  q.fec_m = m;
+}
+
+bool parse_on_off(const std::string& text, const std::string& origin) {
+  std::string v = lower(text);
+  if (v == "on" || v == "true" || v == "yes" || v == "1") return true;
+  if (v == "off" || v == "false" || v == "no" || v == "0") return false;
+  throw UsageError(origin + ": expected on or off, got \"" + text + "\"");
+}
+
+std::string check_log_level(const std::string& level, const std::string& origin) {
+  static const std::set<std::string> levels = {"trace", "debug", "info", "warn", "error", "off"};
+  std::string v = lower(level);
+  if (v == "warning") v = "warn";
+  if (!levels.count(v))
+    throw UsageError(origin + ": unknown log level \"" + level + "\" (use trace, debug, info, warn, error or off)");
+  return v;
+}
+
+}  // namespace quictun::config

@@ -1,0 +1,26 @@
+// Text values whose meaning is the same in quictun.toml and on the command line. Each throws
+// UsageError prefixed with `origin` ("quictun.toml:12" or "--fec").
+#pragma once
+
+#include <string>
+
+#include "quic/connection.hpp"
+
+namespace quictun::config {
+
+std::string lower(std::string s);
+
+// A controller's name as the loader compares it (lower case, '_' for '-'); whether a plugin
+// provides it is checked at start-up, once the plugins are known.
+std::string parse_congestion_name(const std::string& text, const std::string& origin);
+
+// "K:M" (data and parity datagrams per block), "on" (20:2) or "off".
+void parse_fec(const std::string& text, const std::string& origin, quic::TransportConfig& q);
+
+// on/off, true/false, yes/no, 1/0, in any case.
+bool parse_on_off(const std::string& text, const std::string& origin);
+
+// trace, debug, info, warn (or warning), error, off; returned in the form spdlog takes.
+std::string check_log_level(const std::string& level, const std::string& origin);
+
+}  // namespace quictun::config
