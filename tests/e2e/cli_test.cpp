@@ -62,6 +62,31 @@ TEST(Cli, BadFlagsAndValuesAreNamed) {
   EXPECT_NE(o5.find("--log-level"), std::string::npos) << o5;
 }
 
+TEST(Cli, NumbersAreCheckedBeforeAnythingStarts) {
+  // quictun-client --connect-timeout-ms 10x used to start (std::stoull read it as 10).
+  for (const char* bad : {"10x", "-1", "0", "3600001"}) {
+    auto [code, out] = run({bin_path("quictun-client"), "--connect-timeout-ms", bad, "--insecure-skip-verify"});
+    EXPECT_EQ(code, 2) << bad;
+    EXPECT_NE(out.find(std::string("quictun-client: --connect-timeout-ms: must be between 1 and 3600000, got \"") + bad +
+                       "\""),
+              std::string::npos)
+        << out;
+  }
+  auto [c1, o1] = run({bin_path("quictun-server"), "-backend-connect-timeout-ms", "10x"});
+  EXPECT_EQ(c1, 2);
+  EXPECT_NE(o1.find("--backend-connect-timeout-ms: must be between 1 and 3600000, got \"10x\""), std::string::npos) << o1;
+  auto [c2, o2] = run({bin_path("quictun-server"), "--test-drop-rate", "1.5"});
+  EXPECT_EQ(c2, 2);
+  EXPECT_NE(o2.find("--test-drop-rate: must be in [0, 1), got \"1.5\""), std::string::npos) << o2;
+
+  TempDir dir;
+  std::string cfg = dir.file("quictun.toml");
+  write_file(cfg, "[client]\ninsecure_skip_verify = true\nconnect_timeout_ms = 0\n");
+  auto [c3, o3] = run({bin_path("quictun-client"), "-c", cfg});
+  EXPECT_EQ(c3, 2);
+  EXPECT_NE(o3.find(cfg + ":3: 'connect_timeout_ms' must be between 1 and 3600000"), std::string::npos) << o3;
+}
+
 TEST(Cli, QuicTunCommandLinesWorkVerbatim) {
   // From quic-tun's README, with loopback addresses; no --plugin-dir: the built-in default
   // must find the build tree's plugins.

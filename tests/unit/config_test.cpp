@@ -3,6 +3,7 @@
 
 #include <fstream>
 
+#include "config/option_tables.hpp"
 #include "config/settings.hpp"
 #include "harness.hpp"
 #include "util/error.hpp"
@@ -179,4 +180,200 @@ TEST(Config, ArqIsOptInExceptUnderNgtcp2BbrAndGivesWayToFec) {
   EXPECT_EQ(usage_error([&] { client({"--congestion-control", "reno", "--arq", "on"}); }),
             "--arq: ARQ cannot be used with congestion control reno (cubic and reno size their window by the loss "
             "ARQ hides, and would flood the path)");
+}
+
+// ---------------------------------------------------------------------------------------------
+// One option table serves the file and the flags: every number is checked the same way in both.
+
+namespace {
+
+enum class Program { server, client };
+
+std::string parse_error(Program p, std::vector<std::string> args) {
+  return usage_error([&] {
+    Argv a(std::move(args));
+    if (p == Program::server) {
+      config::ServerSettings s;
+      config::parse_server(a.argc(), a.argv(), s);
+    } else {
+      config::ClientSettings c;
+      config::parse_client(a.argc(), a.argv(), c);
+    }
+  });
+}
+
+// A numeric option and the program(s) that read it.
+struct Numeric {
+  const config::OptionSpec* spec;
+  std::vector<Program> programs;
+};
+
+std::vector<Numeric> numeric_options() {
+  std::vector<Numeric> out;
+  auto add = [&](const auto& table, std::vector<Program> programs) {
+    for (const auto& o : table)
+      if (o.spec.kind == config::Kind::integer || o.spec.kind == config::Kind::fraction)
+        out.push_back({&o.spec, programs});
+  };
+  add(config::common_options(), {Program::server, Program::client});
+  add(config::server_options(), {Program::server});
+  add(config::client_options(), {Program::client});
+  add(config::listener_options(), {Program::client});
+  return out;
+}
+
+// What the test expects an option to say, written here rather than taken from the code.
+std::string expected_range(const config::OptionSpec& spec) {
+  if (spec.kind == config::Kind::fraction) return "must be in [0, 1)";
+  return "must be between " + std::to_string(spec.min) + " and " + std::to_string(spec.max);
+}
+
+// Values outside the option, as typed on the command line and as written in TOML.
+struct Bad {
+  std::string flag_text;
+  std::string toml_text;
+  bool wrong_type;  // in TOML, a string where a number belongs
+};
+
+std::vector<Bad> bad_values(const config::OptionSpec& spec) {
+  std::vector<Bad> out = {{"10x", "\"10x\"", true}, {"-1", "-1", false}};
+  if (spec.kind == config::Kind::fraction) {
+    out.push_back({"1", "1", false});
+    out.push_back({"1.5", "1.5", false});
+    out.push_back({"nan", "nan", false});
+  } else {
+    out.push_back({std::to_string(spec.max + 1), std::to_string(spec.max + 1), false});
+    if (spec.min > 0) out.push_back({std::to_string(spec.min - 1), std::to_string(spec.min - 1), false});
+  }
+  return out;
+}
+
+std::vector<std::string> split_list(const std::string& list) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= list.size()) {
+    std::size_t comma = list.find(", ", start);
+    out.push_back(list.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    if (comma == std::string::npos) break;
+    start = comma + 2;
+  }
+  return out;
+}
+
+// The names between "(known: " and the closing parenthesis of a message.
+std::vector<std::string> known_list(const std::string& message) {
+  std::size_t open = message.find("(known: ");
+  if (open == std::string::npos || message.back() != ')') return {};
+  open += 8;
+  return split_list(message.substr(open, message.size() - 1 - open));
+}
+
+}  // namespace
+
+TEST(Config, TheKnownBadCommandLineNumbersAreRefused) {
+  // Each started the client before the option table (std::stoull read "10x" as 10).
+  EXPECT_EQ(parse_error(Program::client, {"--connect-timeout-ms", "10x"}),
+            "--connect-timeout-ms: must be between 1 and 3600000, got \"10x\"");
+  EXPECT_EQ(parse_error(Program::client, {"--connect-timeout-ms", "-1"}),
+            "--connect-timeout-ms: must be between 1 and 3600000, got \"-1\"");
+  EXPECT_EQ(parse_error(Program::client, {"--connect-timeout-ms=0"}),
+            "--connect-timeout-ms: must be between 1 and 3600000, got \"0\"");
+  EXPECT_EQ(parse_error(Program::client, {"-connect-timeout-ms", " 10"}),
+            "--connect-timeout-ms: must be between 1 and 3600000, got \" 10\"");
+  EXPECT_EQ(parse_error(Program::server, {"--backend-connect-timeout-ms", "0x10"}),
+            "--backend-connect-timeout-ms: must be between 1 and 3600000, got \"0x10\"");
+  EXPECT_EQ(parse_error(Program::server, {"--test-drop-rate", "nan"}), "--test-drop-rate: must be in [0, 1), got \"nan\"");
+  EXPECT_NE(parse_error(Program::client, {"--fec", "-1:2"}).find("--fec: FEC must be K:M"), std::string::npos)
+      << "-1 wrapped to 4294967295 and the sum to 1";
+}
+
+TEST(Config, EveryNumericOptionRefusesNonNumbersNegativesAndOutOfRangeOnTheCommandLineAndInTheFile) {
+  test::TempDir d;
+  std::size_t flags = 0, keys = 0;
+  for (const Numeric& n : numeric_options()) {
+    const config::OptionSpec& spec = *n.spec;
+    for (Program p : n.programs) {
+      for (const Bad& bad : bad_values(spec)) {
+        if (spec.flag) {
+          const std::string flag = spec.long_flag();
+          EXPECT_EQ(parse_error(p, {flag, bad.flag_text}),
+                    flag + ": " + expected_range(spec) + ", got \"" + bad.flag_text + "\"");
+        }
+        if (spec.key) {
+          std::string cfg = write(d, std::string("[") + spec.section + "]\n" + spec.key + " = " + bad.toml_text + "\n");
+          const std::string what = bad.wrong_type ? (spec.kind == config::Kind::fraction ? "must be a number" : "must be an integer")
+                                                  : expected_range(spec);
+          EXPECT_EQ(parse_error(p, {"-c", cfg}), cfg + ":2: '" + spec.key + "' " + what) << bad.toml_text;
+        }
+      }
+      if (spec.kind == config::Kind::integer) {
+        for (std::uint64_t ok : {spec.min, spec.max}) {  // the range is inclusive at both ends
+          if (spec.flag) {
+            EXPECT_EQ(parse_error(p, {spec.long_flag(), std::to_string(ok)}), "<no error>") << spec.name();
+          }
+          if (spec.key) {
+            std::string cfg = write(d, std::string("[") + spec.section + "]\n" + spec.key + " = " + std::to_string(ok) + "\n");
+            EXPECT_EQ(parse_error(p, {"-c", cfg}), "<no error>") << spec.name() << " = " << ok;
+          }
+        }
+      }
+    }
+    flags += spec.flag != nullptr;
+    keys += spec.key != nullptr;
+  }
+  EXPECT_GE(flags, 3u) << "--connect-timeout-ms, --backend-connect-timeout-ms and --test-drop-rate at least";
+  EXPECT_GE(keys, 12u);
+}
+
+TEST(Config, NumbersReachTheSettingsInTheirUnits) {
+  test::TempDir d;
+  std::string cfg = write(d, "[quic]\nidle_timeout_ms = 20000\nmax_streams = 7\ntest_drop_rate = 0.25\n"
+                             "[client]\nconnect_timeout_ms = 5\nsetup_timeout_ms = 6\n");
+  config::ClientSettings c;
+  Argv a({"-c", cfg, "--connect-timeout-ms", "3600000"});
+  config::parse_client(a.argc(), a.argv(), c);
+  EXPECT_EQ(c.quic.idle_timeout_ns, 20'000'000'000ull);
+  EXPECT_EQ(c.quic.max_streams, 7u);
+  EXPECT_EQ(c.test_drop_rate, 0.25);
+  EXPECT_EQ(c.connect_timeout_ms, 3600000u) << "the flag beats the file";
+  EXPECT_EQ(c.setup_timeout_ms, 6u);
+  config::ServerSettings s;
+  Argv b({"--backend-connect-timeout-ms", "250", "--test-drop-rate", "0.5"});
+  config::parse_server(b.argc(), b.argv(), s);
+  EXPECT_EQ(s.backend_connect_timeout_ms, 250u);
+  EXPECT_EQ(s.test_drop_rate, 0.5);
+}
+
+TEST(Config, UnknownKeyListsExactlyTheKeysTheTableDeclares) {
+  test::TempDir d;
+  // Each TOML table, the option tables that declare its keys, and a program that reads it.
+  auto check = [&](const std::string& header, const std::string& section, std::vector<std::string> declared, Program p) {
+    std::string cfg = write(d, header + "\nno_such_key = 1\n");
+    std::string message = parse_error(p, {"-c", cfg});
+    EXPECT_EQ(message.rfind(cfg + ":2: unknown key 'no_such_key' in [" + section + "] (known: ", 0), 0u) << message;
+    EXPECT_EQ(known_list(message), declared) << message;
+  };
+  auto keys = [](const auto& table, const std::string& section) {
+    std::vector<std::string> out;
+    for (const auto& o : table)
+      if (o.spec.section && o.spec.key && section == o.spec.section) out.emplace_back(o.spec.key);
+    return out;
+  };
+  for (const char* section : {"quic", "log", "plugins"})
+    for (Program p : {Program::server, Program::client})
+      check(std::string("[") + section + "]", section, keys(config::common_options(), section), p);
+  check("[server]", "server", keys(config::server_options(), "server"), Program::server);
+  std::vector<std::string> client = keys(config::client_options(), "client");
+  std::vector<std::string> listener = keys(config::listener_options(), "client.listener");
+  check("[[client.listener]]", "client.listener", listener, Program::client);
+  client.insert(client.end(), listener.begin(), listener.end());  // [client] holds one listener itself
+  check("[client]", "client", client, Program::client);
+  // The [quic] list names every tuning key, not a list kept apart from the code.
+  EXPECT_EQ(keys(config::common_options(), "quic").size(), 13u);
+
+  std::string cfg = write(d, "[nope]\n");
+  std::string message = parse_error(Program::client, {"-c", cfg});
+  EXPECT_EQ(known_list(message), config::known_sections()) << message;
+  for (const char* section : {"server", "client", "quic", "log", "plugins", "token_source", "congestion"})
+    EXPECT_NE(message.find(section), std::string::npos) << section;
 }
