@@ -197,10 +197,12 @@ class Placement:
         self.ns_a, self.ns_b, self.server_addr = ns_a, ns_b, server_addr
 
 
-def start_path(procs, args, variant, pl, backend_port):
+def start_path(procs, args, variant, pl, backend_port, slot=0):
     """Start whatever carries client->backend traffic for this variant.
 
+    `slot` shifts every port, so that two paths (two tunnels) can run side by side.
     Returns (host, port to connect to from ns_a, [(side, Popen)] of tunnel processes)."""
+    udp_port, local_port = QT_UDP_PORT + slot, QT_LOCAL_PORT + slot
     bindir = args.build_dir / "bin"
     if variant.startswith("tcp-"):
         # the congestion controller is set per socket: iperf3 -C, rr.py --cc
@@ -213,16 +215,16 @@ def start_path(procs, args, variant, pl, backend_port):
         arq = (["--arq", "off"] if variant.endswith("-plain") else
                ["--arq", "on"] if variant.endswith("-arq") else [])
         srv = procs.spawn(nsx(pl.ns_b) + [bindir / "quictun-server", "--listen-on",
-                          f"{pl.server_addr}:{QT_UDP_PORT}", "--congestion-control", cc,
+                          f"{pl.server_addr}:{udp_port}", "--congestion-control", cc,
                           "--log-level", "warn"] + extra, f"qt-server-{cc}")
-        wait_listen(pl.ns_b, QT_UDP_PORT, udp=True)
+        wait_listen(pl.ns_b, udp_port, udp=True)
         cli = procs.spawn(nsx(pl.ns_a) + [bindir / "quictun-client", "--listen-on",
-                          f"tcp:127.0.0.1:{QT_LOCAL_PORT}", "--server-endpoint",
-                          f"{pl.server_addr}:{QT_UDP_PORT}", "--insecure-skip-verify",
+                          f"tcp:127.0.0.1:{local_port}", "--server-endpoint",
+                          f"{pl.server_addr}:{udp_port}", "--insecure-skip-verify",
                           "--token-source", f"tcp:127.0.0.1:{backend_port}",
                           "--congestion-control", cc, "--log-level", "warn"] + extra + arq, f"qt-client-{cc}")
-        wait_listen(pl.ns_a, QT_LOCAL_PORT)
-        return "127.0.0.1", QT_LOCAL_PORT, [("server", srv), ("client", cli)]
+        wait_listen(pl.ns_a, local_port)
+        return "127.0.0.1", local_port, [("server", srv), ("client", cli)]
     if variant == "kcptun":
         srv = procs.spawn(nsx(pl.ns_b) + ["kcptun-server", "-l", f"{pl.server_addr}:{KCP_UDP_PORT}",
                           "-t", f"127.0.0.1:{backend_port}"] + KCP_OPTS, "kcp-server")
@@ -294,6 +296,46 @@ def iperf_once(procs, args, variant, pl, link=None, cpu=False, duration=None, om
         procs.stop(srv)
 
 
+def share_once(procs, args, variants, pl, link):
+    """Flows of `variants` through one bottleneck at once (each its own tunnel and iperf3);
+    returns each flow's Mbit/s and share of their sum."""
+    servers, tuns, clients = [], [], []
+    try:
+        for i, v in enumerate(variants):
+            port = int(IPERF_PORT) + 10 + i
+            servers.append(procs.spawn(nsx(pl.ns_b) + ["iperf3", "-s", "-1", "-J", "-p", port],
+                                       f"iperf3-s{i}"))
+            wait_listen(pl.ns_b, port)
+            host, lport, tun = start_path(procs, args, v, pl, port, slot=1 + i)
+            tuns.append(tun)
+            cmd = nsx(pl.ns_a) + ["iperf3", "-c", host, "-p", lport, "-t", args.duration,
+                                  "-O", args.omit, "-J"]
+            if v.startswith("tcp-"):
+                cmd += ["-C", v.split("-", 1)[1]]
+            clients.append(cmd)
+        s0 = link.stats()
+        running = [subprocess.Popen([str(c) for c in cmd], stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True) for cmd in clients]
+        outs = [p.communicate(timeout=int(args.duration) + int(args.omit) + 60) for p in running]
+        s1 = link.stats()
+        mbps = []
+        for (out, err), v in zip(outs, variants):
+            j = json.loads(out) if out.strip() else {"error": err[-300:]}
+            if "error" in j:
+                raise RuntimeError(f"iperf3 ({v}): {j['error']}")
+            mbps.append(j["end"]["sum_received"]["bits_per_second"] / 1e6)
+        total = sum(mbps)
+        return {"mbps": total, "flows": [{"variant": v, "mbps": m, "share": m / total if total else None}
+                                         for v, m in zip(variants, mbps)],
+                "queue_drops": {d: s1[d]["dropped"]["queue"] - s0[d]["dropped"]["queue"]
+                                for d in ("a2b", "b2a")}}
+    finally:
+        for tun in tuns:
+            stop_path(procs, tun)
+        for p in servers:
+            procs.stop(p)
+
+
 def rr_once(procs, args, variant, pl, mode):
     cc = ["--cc", variant[4:]] if variant.startswith("tcp-") else []
     srv = procs.spawn(nsx(pl.ns_b) + [PY, RR, "serve", "--listen", f"0.0.0.0:{RR_PORT}"] + cc,
@@ -354,6 +396,15 @@ def scenarios(args):
                              f"{loss} % loss",
                     "flags": ["--rate", RATE, "--delay", f"{rtt // 2}ms", "--loss", f"{loss}%",
                               "--queue", bdp_queue(rtt)]})
+    # Flows sharing one bottleneck: two quictun tunnels (two QUIC connections), quictun against
+    # TCP cubic, and TCP bbr against itself for reference. Shares are reported, not targets,
+    # but for two quictun flows (40-60 % each).
+    for mix in (("quictun-bbr1", "quictun-bbr1"), ("quictun-bbr1", "tcp-cubic"), ("tcp-bbr", "tcp-bbr")):
+        out.append({"id": "share-" + "+".join(v.replace("quictun-", "qt-") for v in mix),
+                    "kind": "share", "rtt": 50, "loss": 1, "mix": list(mix),
+                    "title": f"Sharing: {mix[0]} and {mix[1]} at once, 100 Mbit/s, 50 ms RTT, 1 % loss",
+                    "flags": ["--rate", RATE, "--delay", "25ms", "--loss", "1%",
+                              "--queue", bdp_queue(50)]})
     out.append({"id": "rtt50-ge", "kind": "goodput", "rtt": 50, "loss": "GE",
                 "title": "100 Mbit/s, 50 ms RTT, bursty loss (Gilbert-Elliott p=1 %, r=25 %: "
                          "mean burst 4 packets, ~3.8 % loss)",
@@ -391,6 +442,11 @@ def run_scenario(procs, args, sc, results):
                         "--seed", "1"] + sc["flags"])
     try:
         pl = Placement(args.ns_a, args.ns_b, ADDR_B)
+        if sc["kind"] == "share":
+            for rep in range(args.repeats):
+                measure(procs, args, sc, "+".join(sc["mix"]), rep, results,
+                        lambda: share_once(procs, args, sc["mix"], pl, link))
+            return
         for rep in range(args.repeats):
             for v in variants:
                 if sc["kind"] == "goodput":
@@ -643,6 +699,31 @@ def write_report(args, results, scs, plots):
                   f"{fmt(agg(results, key, 'conn_median_s'), 3)} |")
             w("")
 
+    # ---- sharing
+    sh = [s for s in scs if s["kind"] == "share"]
+
+    def flow_stats(key, i, field):
+        vals = [r["flows"][i][field] for r in results.get(key, []) if r.get("ok") and r.get("flows")
+                and r["flows"][i][field] is not None]
+        if not vals:
+            return None
+        return statistics.median(vals), min(vals), max(vals), len(vals)
+    if sh:
+        w("## Flows sharing one bottleneck\n")
+        w("Two flows start together and run for the whole test, each through its own tunnel "
+          "(two QUIC connections) or as plain TCP. Mbit/s and share of the two flows' sum.\n")
+        w("| scenario | flow 1 | flow 2 | sum | queue drops (a→b) |")
+        w("|---|---|---|---|---|")
+        for s in sh:
+            key = f"{s['id']}/{'+'.join(s['mix'])}"
+            cells = []
+            for i, v in enumerate(s["mix"]):
+                rate, part = flow_stats(key, i, "mbps"), flow_stats(key, i, "share")
+                cells.append(f"{v}: {fmt(rate)} ({fmt(part, 2) if part else '—'} of the sum)" if rate else f"{v}: —")
+            w(f"| {s['title']} | {cells[0]} | {cells[1]} | {fmt(agg(results, key, 'mbps'))} | "
+              f"{fmt(agg(results, key, 'queue_drops', 'a2b'), 0)} |")
+        w("")
+
     # ---- targets
     w("## Targets (issue 8)\n")
     w(f"quictun's figure is its default, `{DEFAULT_VARIANT}` (no flags), by median; where it was not "
@@ -698,6 +779,17 @@ def write_report(args, results, scs, plots):
             if a and b:
                 line(f"ahead of TCP bbr ({b[0]:.1f} Mbit/s), {s['id']}", a, v, round(b[0], 1),
                      unit=" Mbit/s")
+    for s in sh:
+        if s["mix"] == ["quictun-bbr1", "quictun-bbr1"]:
+            key = f"{s['id']}/{'+'.join(s['mix'])}"
+            for i in range(2):
+                a = flow_stats(key, i, "share")
+                if a is None:
+                    w(f"- two quictun flows, flow {i + 1} gets 40-60 %: not measured")
+                    continue
+                ok = 0.4 <= a[1] and a[2] <= 0.6
+                w(f"- two quictun flows, flow {i + 1} gets 40-60 % in every run: **{'met' if ok else 'MISSED'}**: "
+                  f"{fmt(a, 2)}")
     for s in gp:
         if s["loss"] == 5:
             for v in QT_VARIANTS:
