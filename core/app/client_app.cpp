@@ -1,12 +1,12 @@
 #include "app/client_app.hpp"
 
-#include <gnutls/crypto.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cerrno>
 
 #include "util/error.hpp"
+#include "util/random.hpp"
 
 namespace quictun::app {
 namespace {
@@ -26,7 +26,7 @@ ClientApp::ClientApp(const config::ClientSettings& settings, event_base* loop, p
       transports_(loader, settings),
       tls_(tls_options(settings)),
       server_(split_host_port(settings.server_endpoint, "--server-endpoint")) {
-  gnutls_rnd(GNUTLS_RND_KEY, reset_secret_.data(), reset_secret_.size());
+  random_bytes(reset_secret_, GNUTLS_RND_KEY);
   reaper_.assign(loop, -1, 0, [this](short) { reap(); });
   retry_timer_.assign(loop, -1, 0, [this](short) { connect_now(); });
   if (!settings.tls.verify_server)

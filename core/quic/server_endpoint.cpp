@@ -1,7 +1,8 @@
 #include "quic/server_endpoint.hpp"
 
-#include <gnutls/crypto.h>
 #include <spdlog/spdlog.h>
+
+#include "util/random.hpp"
 
 namespace quictun::quic {
 namespace {
@@ -14,7 +15,7 @@ std::string peer_key(const SocketAddress& a) { return std::string(reinterpret_ca
 ServerEndpoint::ServerEndpoint(event_base* loop, const SocketAddress& listen, const TransportConfig& config,
                                const TlsServerContext& tls, Listener& listener, double test_drop_rate)
     : loop_(loop), config_(config), tls_(tls), listener_(listener), socket_(UdpSocket::bind(listen)) {
-  gnutls_rnd(GNUTLS_RND_KEY, reset_secret_.data(), reset_secret_.size());
+  random_bytes(reset_secret_, GNUTLS_RND_KEY);
   if (test_drop_rate > 0) socket_.set_drop_rate(test_drop_rate, 1);
   read_event_.assign(loop, socket_.fd(), EV_READ | EV_PERSIST, [this](short) { on_readable(); });
   read_event_.add();
@@ -110,8 +111,13 @@ void ServerEndpoint::route(const ReceivedDatagram& d, std::size_t header, Connec
 void ServerEndpoint::send_version_negotiation(const ReceivedDatagram& d, const ngtcp2_version_cid& vc) {
   std::uint8_t buf[NGTCP2_MAX_UDP_PAYLOAD_SIZE];
   std::uint32_t versions[] = {NGTCP2_PROTO_VER_V1};
+  // The first byte's unused bits should look random (RFC 8999); a failure here costs only that.
   std::uint8_t unused = 0;
-  gnutls_rnd(GNUTLS_RND_NONCE, &unused, 1);
+  try {
+    random_bytes(std::span(&unused, 1), GNUTLS_RND_NONCE);
+  } catch (const RuntimeError& e) {
+    spdlog::debug("server: version negotiation without random bits: {}", e.what());
+  }
   ngtcp2_ssize n = ngtcp2_pkt_write_version_negotiation(buf, sizeof buf, unused, vc.scid, vc.scidlen, vc.dcid,
                                                         vc.dcidlen, versions, 1);
   if (n > 0) socket_.send(d.remote, &d.local, buf, static_cast<std::size_t>(n), static_cast<std::size_t>(n));

@@ -8,6 +8,7 @@
 #include <ctime>
 
 #include "util/error.hpp"
+#include "util/random.hpp"
 
 namespace quictun::quic {
 namespace {
@@ -71,7 +72,7 @@ void add_generated_certificate(gnutls_certificate_credentials_t cred) {
   check(gnutls_x509_crt_init(&crt), "generate certificate");
   check(gnutls_x509_crt_set_version(crt, 3), "certificate version");
   unsigned char serial[16];
-  check(gnutls_rnd(GNUTLS_RND_NONCE, serial, sizeof serial), "certificate serial");
+  random_bytes(serial, GNUTLS_RND_NONCE);
   serial[0] &= 0x7f;
   check(gnutls_x509_crt_set_serial(crt, serial, sizeof serial), "certificate serial");
   std::time_t now = std::time(nullptr);
