@@ -3,10 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <cerrno>
 
 #include "util/error.hpp"
-#include "util/random.hpp"
 
 namespace quictun::app {
 namespace {
@@ -26,7 +24,6 @@ ClientApp::ClientApp(const config::ClientSettings& settings, event_base* loop, p
       transports_(loader, settings),
       tls_(tls_options(settings)),
       server_(split_host_port(settings.server_endpoint, "--server-endpoint")) {
-  random_bytes(reset_secret_, GNUTLS_RND_KEY);
   reaper_.assign(loop, -1, 0, [this](short) { reap(); });
   retry_timer_.assign(loop, -1, 0, [this](short) { connect_now(); });
   if (!settings.tls.verify_server)
@@ -59,9 +56,9 @@ ClientApp::~ClientApp() {
   waiting_.clear();
   tunnels_.clear();
   retired_.clear();
-  session_.reset();
-  closing_sessions_.clear();
-  dead_sessions_.clear();
+  endpoint_.reset();
+  closing_endpoints_.clear();
+  dead_endpoints_.clear();
   for (auto& l : listeners_) {
     l->accept_event.reset();
     if (l->fd) l->transport->unlisten(l->address, l->fd.get());
@@ -75,7 +72,7 @@ void ClientApp::shutdown() {
     l->resume_timer.del();
   }
   retry_timer_.del();
-  if (session_ && session_->connection) session_->connection->close(quic::kAppNoError, "client shutting down");
+  if (endpoint_) endpoint_->connection().close(quic::kAppNoError, "client shutting down");
 }
 
 void ClientApp::on_accept(Listener& l) {
@@ -121,7 +118,7 @@ void ClientApp::retire(tunnel::ClientTunnel& t, const tunnel::Relay::Outcome& o)
 
 void ClientApp::reap() {
   retired_.clear();
-  dead_sessions_.clear();
+  dead_endpoints_.clear();
 }
 
 void ClientApp::request_stream(tunnel::ClientTunnel& t) {
@@ -133,12 +130,12 @@ void ClientApp::cancel(tunnel::ClientTunnel& t) { waiting_.erase(std::remove(wai
 
 void ClientApp::serve_waiting() {
   if (waiting_.empty() || shutting_down_) return;
-  if (session_ && session_->connection && session_->connection->handshake_done() && !session_->connection->usable()) {
+  if (endpoint_ && endpoint_->connection().handshake_done() && !endpoint_->connection().usable()) {
     // The old connection is closing (the server said goodbye): let it finish in the background.
-    closing_sessions_.push_back(std::move(session_));
+    closing_endpoints_.push_back(std::move(endpoint_));
   }
-  if (session_ && session_->connection && session_->connection->usable()) {
-    quic::Connection& c = *session_->connection;
+  if (endpoint_ && endpoint_->connection().usable()) {
+    quic::Connection& c = endpoint_->connection();
     while (!waiting_.empty()) {
       tunnel::ClientTunnel* t = waiting_.front();
       std::int64_t id = c.open_stream(*t);
@@ -148,49 +145,28 @@ void ClientApp::serve_waiting() {
     }
     return;
   }
-  if (!session_ && !retry_timer_.pending(EV_TIMEOUT)) connect_now();
+  if (!endpoint_ && !retry_timer_.pending(EV_TIMEOUT)) connect_now();
 }
 
 void ClientApp::connect_now() {
-  if (session_ || shutting_down_) return;
+  if (endpoint_ || shutting_down_) return;
   try {
     SocketAddress remote = resolve_udp(server_, "--server-endpoint");
-    auto s = std::make_unique<Session>();
-    s->socket = std::make_unique<quic::UdpSocket>(quic::UdpSocket::connect(remote));
-    if (settings_.test_drop_rate > 0) s->socket->set_drop_rate(settings_.test_drop_rate, 2);
-    Session* raw = s.get();
-    s->read_event.assign(loop_, s->socket->fd(), EV_READ | EV_PERSIST, [this, raw](short) { on_session_readable(*raw); });
-    s->read_event.add();
-    session_ = std::move(s);
-    session_->connection = quic::Connection::connect(
-        quic::Connection::Endpoint{loop_, session_->socket.get(), reset_secret_.data(), "client"}, settings_.quic, tls_,
-        remote, *this);
-    spdlog::debug("connecting to server {}", remote.to_string());
+    quic::ConnectionObserver& observer = *this;  // a private base: converted here, where it is visible
+    endpoint_ = std::make_unique<quic::ClientEndpoint>(loop_, remote, settings_.quic, tls_, observer,
+                                                       settings_.test_drop_rate);
+    spdlog::debug("connecting to server {} at {}", settings_.server_endpoint, remote.to_string());
   } catch (const std::exception& e) {
-    session_.reset();
-    last_error_ = e.what();
-    spdlog::warn("cannot connect to server {}: {}", settings_.server_endpoint, last_error_);
-    backoff_ms_ = std::min(kMaxBackoffMs, backoff_ms_ ? backoff_ms_ * 2 : 100);
-    if (!waiting_.empty()) retry_timer_.add_timeout_ms(backoff_ms_);
+    endpoint_.reset();
+    connect_failed(e.what());
   }
 }
 
-void ClientApp::on_session_readable(Session& s) {
-  s.socket->receive([&s](const quic::ReceivedDatagram& d) {
-    if (!s.connection) return;
-    if (!quic::FecDecoder::is_fec(d.data, d.size)) {
-      s.connection->on_datagram(d);
-      return;
-    }
-    s.fec.receive(d.data, d.size, [&](const std::uint8_t* packet, std::size_t size) {
-      s.connection->on_datagram(quic::ReceivedDatagram{packet, size, d.remote, d.local});
-    });
-  });
-  int err = s.socket->take_error();
-  if (err == ECONNREFUSED && s.connection && !s.connection->handshake_done()) {
-    // ICMP port unreachable: nothing listens there; no need to wait for the handshake timeout.
-    s.connection->abandon("connection refused (is quictun-server running there?)");
-  }
+void ClientApp::connect_failed(const std::string& error) {
+  last_error_ = error;
+  spdlog::warn("cannot connect to server {}: {}", settings_.server_endpoint, last_error_);
+  backoff_ms_ = std::min(kMaxBackoffMs, backoff_ms_ ? backoff_ms_ * 2 : 100);
+  if (!waiting_.empty()) retry_timer_.add_timeout_ms(backoff_ms_);
 }
 
 void ClientApp::on_handshake_done(quic::Connection& c) {
@@ -201,29 +177,29 @@ void ClientApp::on_handshake_done(quic::Connection& c) {
 }
 
 void ClientApp::suspect(quic::Connection& c) {
-  if (!session_ || session_->connection.get() != &c) return;
+  if (!endpoint_ || &endpoint_->connection() != &c) return;
   spdlog::warn("server {} has not answered for a while; opening a new connection", c.remote().to_string());
   c.abandon("server stopped answering");
 }
 
 void ClientApp::on_connection_closed(quic::Connection& c, const std::string& reason) {
-  for (auto it = closing_sessions_.begin(); it != closing_sessions_.end(); ++it) {
-    if ((*it)->connection.get() == &c) {
-      (*it)->read_event.del();
-      dead_sessions_.push_back(std::move(*it));
-      closing_sessions_.erase(it);
+  for (auto it = closing_endpoints_.begin(); it != closing_endpoints_.end(); ++it) {
+    if (&(*it)->connection() == &c) {
+      (*it)->stop();
+      dead_endpoints_.push_back(std::move(*it));
+      closing_endpoints_.erase(it);
       reaper_.activate();
       return;
     }
   }
-  if (!session_ || session_->connection.get() != &c) return;
+  if (!endpoint_ || &endpoint_->connection() != &c) return;
   bool established = c.handshake_done();
-  session_->read_event.del();
-  const auto& fs = session_->fec.stats();
+  endpoint_->stop();
+  const auto& fs = endpoint_->fec_stats();
   if (fs.received)
     spdlog::info("FEC from server: {} packets recovered, {} blocks unrecoverable, {} datagrams", fs.recovered,
                  fs.unrecoverable_blocks, fs.received);
-  dead_sessions_.push_back(std::move(session_));
+  dead_endpoints_.push_back(std::move(endpoint_));
   reaper_.activate();
   if (shutting_down_) return;
   if (established) {

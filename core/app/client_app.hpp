@@ -1,5 +1,6 @@
 // quictun-client: listeners for the applications, one QUIC connection to the server (opened on
-// demand, replaced when lost), and the tunnels between them.
+// demand, replaced when lost), and the tunnels between them. This class is the session logic
+// and its backoff; the socket and the datagrams belong to quic::ClientEndpoint.
 #pragma once
 
 #include <deque>
@@ -10,6 +11,7 @@
 #include "config/settings.hpp"
 #include "plugin/loader.hpp"
 #include "plugin/transport_set.hpp"
+#include "quic/client_endpoint.hpp"
 #include "quic/connection.hpp"
 #include "quic/tls.hpp"
 #include "tunnel/client_tunnel.hpp"
@@ -34,19 +36,12 @@ class ClientApp : private tunnel::StreamBroker, private quic::ConnectionObserver
     std::shared_ptr<sdk::TokenSource> source;
     std::unique_ptr<tunnel::ClientTunnel::Services> services;
   };
-  struct Session {
-    std::unique_ptr<quic::UdpSocket> socket;
-    Event read_event;
-    std::unique_ptr<quic::Connection> connection;
-    quic::FecDecoder fec;  // repairs the server's FEC datagrams (plain ones bypass it)
-  };
-
   void on_accept(Listener& listener);
   void retire(tunnel::ClientTunnel& tunnel, const tunnel::Relay::Outcome& outcome);
   void reap();
   void serve_waiting();
   void connect_now();
-  void on_session_readable(Session& session);
+  void connect_failed(const std::string& error);
 
   // StreamBroker
   void request_stream(tunnel::ClientTunnel& tunnel) override;
@@ -63,11 +58,10 @@ class ClientApp : private tunnel::StreamBroker, private quic::ConnectionObserver
   plugin::TransportSet transports_;
   quic::TlsClientContext tls_;
   HostPort server_;
-  std::array<std::uint8_t, 32> reset_secret_{};
   std::vector<std::unique_ptr<Listener>> listeners_;
-  std::unique_ptr<Session> session_;
-  std::vector<std::unique_ptr<Session>> closing_sessions_;  // saying goodbye; no new streams
-  std::vector<std::unique_ptr<Session>> dead_sessions_;
+  std::unique_ptr<quic::ClientEndpoint> endpoint_;                  // the connection new streams go to
+  std::vector<std::unique_ptr<quic::ClientEndpoint>> closing_endpoints_;  // saying goodbye; no new streams
+  std::vector<std::unique_ptr<quic::ClientEndpoint>> dead_endpoints_;     // freed from the loop, off their stack
   std::deque<tunnel::ClientTunnel*> waiting_;
   std::map<tunnel::ClientTunnel*, std::unique_ptr<tunnel::ClientTunnel>> tunnels_;
   std::vector<std::unique_ptr<tunnel::ClientTunnel>> retired_;
