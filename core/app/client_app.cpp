@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "util/error.hpp"
 
@@ -23,7 +24,8 @@ ClientApp::ClientApp(const config::ClientSettings& settings, event_base* loop, p
       loop_(loop),
       transports_(loader, settings),
       tls_(tls_options(settings)),
-      server_(split_host_port(settings.server_endpoint, "--server-endpoint")) {
+      server_(split_host_port(settings.server_endpoint, "--server-endpoint")),
+      resolver_(loop, settings.nameservers) {
   reaper_.assign(loop, -1, 0, [this](short) { reap(); });
   retry_timer_.assign(loop, -1, 0, [this](short) { connect_now(); });
   if (!settings.tls.verify_server)
@@ -56,6 +58,7 @@ ClientApp::~ClientApp() {
   waiting_.clear();
   tunnels_.clear();
   retired_.clear();
+  resolver_.cancel();
   endpoint_.reset();
   closing_endpoints_.clear();
   dead_endpoints_.clear();
@@ -72,6 +75,7 @@ void ClientApp::shutdown() {
     l->resume_timer.del();
   }
   retry_timer_.del();
+  resolver_.cancel();
   if (endpoint_) endpoint_->connection().close(quic::kAppNoError, "client shutting down");
 }
 
@@ -149,13 +153,23 @@ void ClientApp::serve_waiting() {
 }
 
 void ClientApp::connect_now() {
+  if (endpoint_ || resolver_.pending() || shutting_down_) return;
+  // Every attempt looks the name up afresh: a server that moved is found at its new address.
+  resolver_.resolve(server_, "--server-endpoint",
+                    [this](std::optional<SocketAddress> remote, const std::string& error) { on_resolved(remote, error); });
+}
+
+void ClientApp::on_resolved(std::optional<SocketAddress> remote, const std::string& error) {
   if (endpoint_ || shutting_down_) return;
+  if (!remote) {
+    connect_failed(error);
+    return;
+  }
   try {
-    SocketAddress remote = resolve_udp(server_, "--server-endpoint");
     quic::ConnectionObserver& observer = *this;  // a private base: converted here, where it is visible
-    endpoint_ = std::make_unique<quic::ClientEndpoint>(loop_, remote, settings_.quic, tls_, observer,
+    endpoint_ = std::make_unique<quic::ClientEndpoint>(loop_, *remote, settings_.quic, tls_, observer,
                                                        settings_.test_drop_rate);
-    spdlog::debug("connecting to server {} at {}", settings_.server_endpoint, remote.to_string());
+    spdlog::debug("connecting to server {} at {}", settings_.server_endpoint, remote->to_string());
   } catch (const std::exception& e) {
     endpoint_.reset();
     connect_failed(e.what());

@@ -1,6 +1,7 @@
 // quictun-client: listeners for the applications, one QUIC connection to the server (opened on
-// demand, replaced when lost), and the tunnels between them. This class is the session logic
-// and its backoff; the socket and the datagrams belong to quic::ClientEndpoint.
+// demand, replaced when lost, the server's name looked up afresh each time), and the tunnels
+// between them. This class is the session logic and its backoff; the socket and the datagrams
+// belong to quic::ClientEndpoint, the name lookups to Resolver.
 #pragma once
 
 #include <deque>
@@ -8,6 +9,7 @@
 #include <memory>
 #include <vector>
 
+#include "app/resolver.hpp"
 #include "config/settings.hpp"
 #include "plugin/loader.hpp"
 #include "plugin/transport_set.hpp"
@@ -41,6 +43,7 @@ class ClientApp : private tunnel::StreamBroker, private quic::ConnectionObserver
   void reap();
   void serve_waiting();
   void connect_now();
+  void on_resolved(std::optional<SocketAddress> remote, const std::string& error);
   void connect_failed(const std::string& error);
 
   // StreamBroker
@@ -58,6 +61,7 @@ class ClientApp : private tunnel::StreamBroker, private quic::ConnectionObserver
   plugin::TransportSet transports_;
   quic::TlsClientContext tls_;
   HostPort server_;
+  Resolver resolver_;
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::unique_ptr<quic::ClientEndpoint> endpoint_;                  // the connection new streams go to
   std::vector<std::unique_ptr<quic::ClientEndpoint>> closing_endpoints_;  // saying goodbye; no new streams

@@ -62,7 +62,8 @@ void CommandLine::declare(const OptionSpec& spec) {
   s.spec = &spec;
   switch (spec.kind) {
     case Kind::flag: s.option = app_.add_flag(spec.flag, s.yes, spec.help); break;
-    case Kind::path_list: s.option = app_.add_option(spec.flag, s.list, spec.help); break;
+    case Kind::path_list:
+    case Kind::text_list: s.option = app_.add_option(spec.flag, s.list, spec.help); break;
     default: s.option = app_.add_option(spec.flag, s.text, spec.help); break;
   }
   // CLI11 would call every one TEXT: its own number checks are not used, so that both sources
@@ -119,6 +120,7 @@ Value CommandLine::value_of(const Slot& slot) const {
     case Kind::path_list:
       for (const auto& p : slot.list) v.list.push_back(std::filesystem::absolute(p).string());
       break;
+    case Kind::text_list: v.list = slot.list; break;
     case Kind::boolean: v.yes = parse_on_off(slot.text, v.origin); break;
     case Kind::flag: v.yes = slot.yes; break;
     case Kind::integer:

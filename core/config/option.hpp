@@ -17,6 +17,7 @@ enum class Kind {
   text,       // a TOML string; any flag text
   path,       // text; in the file, relative to the file's folder
   path_list,  // a TOML array of paths; a flag given once per path
+  text_list,  // a TOML array of strings; a flag given once per item
   boolean,    // TOML true/false; the flag takes on/off, true/false, yes/no, 1/0
   flag,       // boolean whose flag stands alone or takes =true / True (quic-tun's switches)
   integer,    // a whole number in [min, max]
@@ -28,7 +29,7 @@ enum class Kind {
 // What the file or the command line said, already checked against its OptionSpec.
 struct Value {
   std::string text;               // text, path (a path from the file is resolved)
-  std::vector<std::string> list;  // path_list
+  std::vector<std::string> list;  // path_list, text_list
   bool yes = false;               // boolean, flag
   std::uint64_t number = 0;       // integer
   double fraction = 0;            // fraction

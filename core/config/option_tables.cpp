@@ -113,6 +113,12 @@ const std::vector<Option<ClientSettings>>& client_options() {
       {{.section = "client", .key = "server_endpoint", .flag = "--server-endpoint",
         .help = "quictun-server's UDP address, HOST:PORT"},
        [](S& s, const Value& v) { s.server_endpoint = v.text; }},
+      {{.section = "client", .key = "nameservers", .flag = "--nameserver", .kind = Kind::text_list,
+        .help = "DNS server for --server-endpoint, IP or IP:PORT; repeatable (default: /etc/resolv.conf)"},
+       [](S& s, const Value& v) {
+         s.nameservers.clear();
+         for (const auto& ns : v.list) s.nameservers.push_back(check_nameserver(ns, v.origin));
+       }},
       {{.section = "client", .key = "insecure_skip_verify", .flag = "--insecure-skip-verify", .kind = Kind::flag,
         .help = "do not verify the server's certificate (testing only); accepts =true / True"},
        [](S& s, const Value& v) { s.tls.verify_server = !v.yes; }},

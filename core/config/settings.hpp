@@ -56,6 +56,7 @@ struct ListenerSettings {
 struct ClientSettings : CommonSettings {
   std::vector<ListenerSettings> listeners{ListenerSettings{}};
   std::string server_endpoint = "127.0.0.1:7500";  // UDP HOST:PORT of quictun-server
+  std::vector<std::string> nameservers;           // DNS servers for server_endpoint, "IP[:PORT]"; empty: /etc/resolv.conf
   quic::TlsClientOptions tls;
   std::uint64_t connect_timeout_ms = 10000;   // an application connection waits this long for QUIC
   std::uint64_t setup_timeout_ms = 30000;     // and this long for the server's answer to its token

@@ -61,6 +61,13 @@ Value TomlReader::value_of(const toml::node& n, const OptionSpec& spec) const {
         v.list.push_back((p.is_absolute() ? p : base_dir_ / p).string());
       }
       break;
+    case Kind::text_list:
+      if (!n.is_array()) fail(n, key + " must be an array of strings");
+      for (const auto& e : *n.as_array()) {
+        if (!e.is_string()) fail(e, key + " must be an array of strings");
+        v.list.push_back(e.as_string()->get());
+      }
+      break;
     case Kind::boolean:
     case Kind::flag:
       if (!n.is_boolean()) fail(n, key + " must be true or false");

@@ -1,5 +1,8 @@
 #include "config/values.hpp"
 
+#include <event2/util.h>
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
@@ -54,6 +57,14 @@ std::string check_log_level(const std::string& level, const std::string& origin)
   if (!levels.count(v))
     throw UsageError(origin + ": unknown log level \"" + level + "\" (use trace, debug, info, warn, error or off)");
   return v;
+}
+
+std::string check_nameserver(const std::string& text, const std::string& origin) {
+  sockaddr_storage ss{};
+  int len = sizeof ss;
+  if (evutil_parse_sockaddr_port(text.c_str(), reinterpret_cast<sockaddr*>(&ss), &len) != 0)
+    throw UsageError(origin + ": nameserver \"" + text + "\" is not IP, IP:PORT or [IPv6]:PORT");
+  return text;
 }
 
 }  // namespace quictun::config

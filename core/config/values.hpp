@@ -8,6 +8,10 @@
 
 namespace quictun::config {
 
+// A nameserver for the client's resolver: numeric only ("IP", "IP:PORT", "[IPv6]:PORT"), since
+// naming it by a name would need a resolver. Returns the text; throws UsageError naming `origin`.
+std::string check_nameserver(const std::string& text, const std::string& origin);
+
 std::string lower(std::string s);
 
 // A controller's name as the loader compares it (lower case, '_' for '-'); whether a plugin
