@@ -66,9 +66,6 @@ struct ConnectionCallbacks {
   static int stream_reset(ngtcp2_conn*, int64_t id, uint64_t, uint64_t code, void* user_data, void*) {
     return self(user_data).on_stream_reset(id, code);
   }
-  static int stop_sending(ngtcp2_conn*, int64_t id, uint64_t code, void* user_data, void*) {
-    return self(user_data).on_stream_stop_sending(id, code);
-  }
   static int extend_max_stream_data(ngtcp2_conn*, int64_t id, uint64_t, void* user_data, void*) {
     return self(user_data).on_extend_max_stream_data(id);
   }
@@ -116,7 +113,8 @@ ngtcp2_callbacks Connection::callbacks(bool server) {
   cb.stream_open = ConnectionCallbacks::stream_open;
   cb.stream_close = ConnectionCallbacks::stream_close;
   cb.stream_reset = ConnectionCallbacks::stream_reset;
-  cb.stream_stop_sending = ConnectionCallbacks::stop_sending;
+  // No stream_stop_sending: ngtcp2 calls it when *we* stop reading (as it writes our
+  // STOP_SENDING), not when the peer does. A peer's STOP_SENDING shows in write_packets.
   cb.extend_max_stream_data = ConnectionCallbacks::extend_max_stream_data;
   cb.extend_max_local_streams_bidi = ConnectionCallbacks::extend_max_local_streams_bidi;
   cb.handshake_completed = ConnectionCallbacks::handshake_completed;
@@ -553,6 +551,9 @@ void Connection::write_packets() {
   ngtcp2_pkt_info pi{};
   std::size_t batch_len = 0, segment = 0, packets = 0;
   ngtcp2_vec vecs[kMaxVecs];
+  // Streams whose peer stopped reading: told after the loop, since a handler may release its
+  // stream, which must not happen while ready_ is being walked.
+  std::vector<std::int64_t> stopped;
 
   for (;;) {
     std::int64_t id = -1;
@@ -598,6 +599,9 @@ void Connection::write_packets() {
         continue;
       }
       if ((n == NGTCP2_ERR_STREAM_SHUT_WR || n == NGTCP2_ERR_STREAM_NOT_FOUND) && s) {
+        // We did not shut it (abort() marks write_shut first), so the peer sent STOP_SENDING
+        // and ngtcp2 answered with RESET_STREAM on its own; ngtcp2 1.11 has no callback for it.
+        if (s->handler) stopped.push_back(id);
         s->write_shut = true;
         s->queued = false;
         ready_.pop_front();
@@ -615,7 +619,7 @@ void Connection::write_packets() {
         continue;
       }
       flush(tx_.data(), batch_len, segment);
-      handle_ngtcp2_error(static_cast<int>(n), "write");
+      handle_ngtcp2_error(static_cast<int>(n), "write");  // the streams are lost with the connection
       return;
     }
     if (s && datalen >= 0) {
@@ -655,6 +659,8 @@ void Connection::write_packets() {
   ngtcp2_conn_update_pkt_tx_time(conn_, ts);
   arm_timer();
   // A full round means more may be waiting; pacing decides when via the timer.
+  for (std::int64_t id : stopped)
+    if (Stream* s = find(id); s && s->handler) s->handler->on_stream_stop_sending();
 }
 
 bool Connection::flush(const std::uint8_t* data, std::size_t size, std::size_t segment) {
@@ -819,16 +825,6 @@ int Connection::on_stream_close(std::uint32_t flags, std::int64_t id, std::uint6
 int Connection::on_stream_reset(std::int64_t id, std::uint64_t code) {
   Stream* s = find(id);
   if (s && s->handler) s->handler->on_stream_reset(code);
-  return 0;
-}
-
-int Connection::on_stream_stop_sending(std::int64_t id, std::uint64_t code) {
-  Stream* s = find(id);
-  if (!s) return 0;
-  s->write_shut = true;
-  // The peer reads no more: answer with RESET_STREAM so both sides agree the direction ended.
-  ngtcp2_conn_shutdown_stream_write(conn_, 0, id, code);
-  if (s->handler) s->handler->on_stream_stop_sending(code);
   return 0;
 }
 

@@ -64,7 +64,9 @@ class StreamHandler {
   virtual ~StreamHandler() = default;
   virtual void on_stream_data(const std::uint8_t* data, std::size_t size, bool fin) = 0;
   virtual void on_stream_reset(std::uint64_t code) = 0;         // the peer aborted its direction
-  virtual void on_stream_stop_sending(std::uint64_t code) = 0;  // the peer will read no more
+  // The peer will read no more (its STOP_SENDING; ngtcp2 already reset our direction). Learnt
+  // when we next try to send on the stream; the peer's error code is not known.
+  virtual void on_stream_stop_sending() = 0;
   virtual void on_send_space() = 0;                             // buffered bytes fell below the limit
   // The stream is finished: both directions done (clean) or aborted / connection lost (!clean).
   // `acked` counts the bytes of ours the peer acknowledged on it.
@@ -207,7 +209,6 @@ class Connection {
   int on_acked(std::int64_t id, std::uint64_t offset, std::uint64_t size);
   int on_stream_close(std::uint32_t flags, std::int64_t id, std::uint64_t code);
   int on_stream_reset(std::int64_t id, std::uint64_t code);
-  int on_stream_stop_sending(std::int64_t id, std::uint64_t code);
   int on_extend_max_stream_data(std::int64_t id);
   int on_handshake_completed();
   int on_new_connection_id(ngtcp2_cid* cid, std::uint8_t* token, std::size_t cidlen);

@@ -230,9 +230,7 @@ void Relay::on_stream_reset(std::uint64_t code) {
   complete(Ending::broken, "peer reset the stream (code " + std::to_string(code) + ")", code);
 }
 
-void Relay::on_stream_stop_sending(std::uint64_t code) {
-  complete(Ending::broken, "peer stopped reading the stream (code " + std::to_string(code) + ")");
-}
+void Relay::on_stream_stop_sending() { complete(Ending::broken, "peer stopped reading the stream"); }
 
 void Relay::on_send_space() { update_read_interest(); }
 

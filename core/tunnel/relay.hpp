@@ -121,7 +121,7 @@ class Relay : public quic::StreamHandler {
   // StreamHandler
   void on_stream_data(const std::uint8_t* data, std::size_t size, bool fin) override;
   void on_stream_reset(std::uint64_t code) override;
-  void on_stream_stop_sending(std::uint64_t code) override;
+  void on_stream_stop_sending() override;
   void on_send_space() override;
 
   void upstream_write(const char* data, std::size_t size);

@@ -165,17 +165,38 @@ TEST(Failure, ThrowingTokenSourceRefusesOnlyThatConnection) {
 }
 
 TEST(Failure, ThrowingTokenParserRefusesOnlyThatStream) {
+  // Two tunnels of one client, so two streams of one QUIC connection: the parser throws for the
+  // second one's token while the first is halfway through its upload; the first must not notice.
+  // The http-header source takes each connection's token from its request head.
   TempDir dir;
   int backend_port = free_tcp_port();
   Backend backend(listen_tcp(backend_port), echo_handler);
   TunnelSetup setup{{"--plugin-dir", QUICTUN_TEST_BAD_PLUGIN_DIR, "--plugin-dir", plugin_dir(),
                      "--token-parser-plugin", "throws-on-boom"},
-                    {"--token-source", "boom:tcp:127.0.0.1:" + std::to_string(backend_port)},
+                    {"--token-source-plugin", "http-header"},
                     {}};
   Tunnel tunnel(dir, setup);
+  auto request = [&](const std::string& token) {
+    return "POST /upload HTTP/1.1\r\nHost: b\r\nX-Quictun-Token: " + token + "\r\n\r\n";
+  };
+  std::string good = request("tcp:127.0.0.1:" + std::to_string(backend_port)) + random_bytes(8 << 20, 5);
+  int fd = tunnel.connect();
+  ASSERT_GE(fd, 0);
+  std::string echoed;
+  std::thread reader([&] { echoed = read_all(fd, 60s); });
+  std::size_t half = good.size() / 2;
+  ASSERT_TRUE(write_all(fd, good.data(), half));
+
   bool eof = false;
-  exchange(tunnel, "x", &eof);
-  EXPECT_TRUE(eof);
+  exchange(tunnel, request("boom:tcp:127.0.0.1:" + std::to_string(backend_port)), &eof);
+  EXPECT_TRUE(eof) << "the refused connection must be closed:\n" << tunnel.client().log();
   EXPECT_TRUE(tunnel.server().wait_for_log("token parser failed: parse exploded", 5s)) << tunnel.server().log();
+
+  EXPECT_TRUE(write_all(fd, good.data() + half, good.size() - half)) << "the first tunnel broke";
+  shutdown(fd, SHUT_WR);
+  reader.join();
+  close(fd);
+  EXPECT_EQ(echoed.size(), good.size());
+  EXPECT_EQ(sha256(echoed), sha256(good)) << "the first tunnel's bytes were disturbed";
   EXPECT_TRUE(tunnel.server().running());
 }
