@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "util/clock.hpp"
+#include "util/random.hpp"
 #include "util/error.hpp"
 
 namespace quictun::quic {
@@ -29,14 +30,10 @@ ngtcp2_path make_path(const SocketAddress& local, const SocketAddress& remote) {
   return p;
 }
 
-void random_bytes(std::uint8_t* out, std::size_t n) {
-  if (gnutls_rnd(GNUTLS_RND_RANDOM, out, n) != 0) throw RuntimeError("no randomness available");
-}
-
 ngtcp2_cid random_cid() {
   ngtcp2_cid cid;
   cid.datalen = kCidLength;
-  random_bytes(cid.data, cid.datalen);
+  random_bytes(std::span(cid.data, cid.datalen));
   return cid;
 }
 
@@ -75,7 +72,14 @@ struct ConnectionCallbacks {
     return 0;
   }
   static int handshake_completed(ngtcp2_conn*, void* user_data) { return self(user_data).on_handshake_completed(); }
-  static void rand(uint8_t* dest, size_t len, const ngtcp2_rand_ctx*) { gnutls_rnd(GNUTLS_RND_RANDOM, dest, len); }
+  // ngtcp2 cannot be told of a failure here (the callback returns nothing) and must not see an
+  // exception: without randomness its path challenges would be guessable, so stop the process.
+  static void rand(uint8_t* dest, size_t len, const ngtcp2_rand_ctx*) {
+    if (int rc = gnutls_rnd(GNUTLS_RND_RANDOM, dest, len); rc != 0) {
+      spdlog::critical("no randomness available: {}; stopping", gnutls_strerror(rc));
+      std::abort();
+    }
+  }
   static int new_cid(ngtcp2_conn*, ngtcp2_cid* cid, uint8_t* token, size_t len, void* user_data) {
     return self(user_data).on_new_connection_id(cid, token, len);
   }
@@ -147,7 +151,7 @@ Connection::Connection(const Endpoint& endpoint, const TransportConfig& config, 
 
 void Connection::enable_arq() {
   std::uint32_t first = 0;
-  gnutls_rnd(GNUTLS_RND_NONCE, &first, sizeof first);
+  random_bytes(std::span(reinterpret_cast<std::uint8_t*>(&first), sizeof first), GNUTLS_RND_NONCE);
   arq_tx_ = std::make_unique<ArqSender>(first);
   if (!arq_rx_) arq_rx_ = std::make_unique<ArqReceiver>();
 }
@@ -337,12 +341,13 @@ void Connection::trace_state(std::uint64_t now) {
   ngtcp2_conn_info i;
   ngtcp2_conn_get_conn_info(conn_, &i);
   spdlog::trace("{}: rtt min {:.1f} smoothed {:.1f} latest {:.1f} var {:.1f} ms, cwnd {} KB, in flight {} KB, {} {}",
-                endpoint_.log_name, i.min_rtt / 1e6, i.smoothed_rtt / 1e6, i.latest_rtt / 1e6, i.rttvar / 1e6,
+                endpoint_.log_name, i.min_rtt == UINT64_MAX ? 0.0 : i.min_rtt / 1e6, i.smoothed_rtt / 1e6, i.latest_rtt / 1e6, i.rttvar / 1e6,
                 i.cwnd / 1024, i.bytes_in_flight / 1024, config_.congestion, plugin_cc_ ? plugin_cc_->describe() : "");
 }
 
 void Connection::read_packet(const ReceivedDatagram& d) {
   if (state_ != State::open && state_ != State::handshaking) return;  // closed by an earlier packet
+  if (d.size == 0) return;  // a shim's header with nothing inside: nothing for ngtcp2
   ngtcp2_path path = make_path(d.local, d.remote);
   ngtcp2_pkt_info pi{};
   in_callback_ = true;
@@ -845,14 +850,24 @@ int Connection::on_handshake_completed() {
   }
   state_ = State::open;
   // Both peers chose the ARQ extension: wrap from now on (FEC, explicitly asked for, wins).
-  if (tls_->alpn_arq() && !fec_) enable_arq();
+  try {
+    if (tls_->alpn_arq() && !fec_) enable_arq();
+  } catch (const std::exception& e) {  // no exception may cross ngtcp2's C frames
+    spdlog::error("{}: {}", endpoint_.log_name, e.what());
+    return NGTCP2_ERR_CALLBACK_FAILURE;
+  }
   observer_.on_handshake_done(*this);
   return 0;
 }
 
 int Connection::on_new_connection_id(ngtcp2_cid* cid, std::uint8_t* token, std::size_t cidlen) {
   cid->datalen = cidlen;
-  random_bytes(cid->data, cidlen);
+  try {
+    random_bytes(std::span(cid->data, cidlen));
+  } catch (const std::exception& e) {  // no exception may cross ngtcp2's C frames
+    spdlog::error("{}: {}", endpoint_.log_name, e.what());
+    return NGTCP2_ERR_CALLBACK_FAILURE;
+  }
   if (ngtcp2_crypto_generate_stateless_reset_token(token, endpoint_.reset_secret, 32, cid) != 0)
     return NGTCP2_ERR_CALLBACK_FAILURE;
   observer_.on_connection_id(*this, *cid, true);

@@ -68,6 +68,13 @@ void ServerEndpoint::on_datagram(const ReceivedDatagram& d) {
 }
 
 void ServerEndpoint::route(const ReceivedDatagram& d, std::size_t header, Connection::Link link) {
+  // ngtcp2 asserts on an empty packet (ngtcp2_pkt_decode_version_cid: `datalen`): a datagram
+  // that is nothing but an ARQ or FEC header, which anyone can send, aborted the server.
+  if (d.size <= header) {
+    if ((garbage_++ & 1023) == 0)
+      spdlog::debug("server: ignoring {} undecodable datagram(s), latest from {}", garbage_, d.remote.to_string());
+    return;
+  }
   const ReceivedDatagram packet{d.data + header, d.size - header, d.remote, d.local};
   ngtcp2_version_cid vc;
   int rv = ngtcp2_pkt_decode_version_cid(&vc, packet.data, packet.size, kCidLength);

@@ -70,7 +70,7 @@ void ClientTunnel::on_decision(sdk::TokenDecision d) {
       return;  // on_pending_bytes asks again when more bytes arrive
     case sdk::TokenDecision::Kind::refuse:
       spdlog::warn("tunnel {} from {}: refused by token source: {}", info_.id,
-                   info_.peer_address.empty() ? info_.listener : info_.peer_address, d.reason);
+                   info_.peer_address.empty() ? info_.listener : info_.peer_address, escape_controls_for_log(d.reason));
       fail_with_reply(d.reply, "refused by token source: " + d.reason);
       return;
     case sdk::TokenDecision::Kind::token:
@@ -142,8 +142,10 @@ void ClientTunnel::on_stream_closed(bool clean, std::uint64_t acked) {
 
 void ClientTunnel::fail(sdk::TunnelFailure failure, const std::string& reason) {
   if (phase_ != Phase::relaying) {
+    // A reason may quote what a token source saw on the network (an HTTP header, a lookup's
+    // answer): control bytes must not reach the log line.
     spdlog::warn("tunnel {} from {}: {}", info_.id, info_.peer_address.empty() ? info_.listener : info_.peer_address,
-                 reason);
+                 escape_controls_for_log(reason));
   }
   services_.broker.cancel(*this);
   std::string reply;
