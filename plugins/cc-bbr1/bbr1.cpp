@@ -11,6 +11,7 @@ constexpr double kCycleGains[] = {1.25, 0.75, 1, 1, 1, 1, 1, 1};
 constexpr unsigned kCycleLength = sizeof kCycleGains / sizeof kCycleGains[0];
 constexpr double kPacingMargin = 0.99;      // pace 1 % under the estimate, so no queue builds from it
 constexpr unsigned kMinCwndPackets = 4;
+constexpr unsigned kInitialWindowPackets = 10;  // RFC 9002's initial window, about
 constexpr double kCongestionCut = 0.85;     // what is left of the bandwidth model after a cut
 constexpr unsigned kCooldownRounds = 3;     // rounds after a cut before the next may happen
 constexpr std::uint64_t kMinRoundPackets = 16;  // a round smaller than this says little about loss
@@ -231,6 +232,13 @@ void Bbr1::set_outputs(const sdk::AckSample* ack, const sdk::PathState& path, sd
     rate = static_cast<std::uint64_t>(p_.startup_gain * static_cast<double>(out.cwnd) * 1e9 /
                                       static_cast<double>(path.smoothed_rtt_ns));
   }
+  // Startup never paces slower than its initial window allows (the window as it grows would
+  // overshoot the pipe on its own; the model leads then): a connection that has only carried a few
+  // small requests has app-limited samples of a few kB/s, and pacing at those held each new
+  // response for milliseconds (TTFB 57 ms instead of 52 at 50 ms RTT, measured).
+  if (mode_ == Mode::startup && path.has_rtt && path.smoothed_rtt_ns)
+    rate = std::max(rate, static_cast<std::uint64_t>(p_.startup_gain * static_cast<double>(kInitialWindowPackets * mss_) *
+                                                     1e9 / static_cast<double>(path.smoothed_rtt_ns)));
   // Until the pipe is known to be full, the rate only grows.
   if (rate && (full_bw_reached_ || rate > out.pacing_rate)) out.pacing_rate = rate;
 

@@ -103,6 +103,17 @@ TEST(Bbr1, KeepsItsModelThroughAnAppLimitedPhase) {
   EXPECT_GT(mbit(sim.goodput(f)), 85) << cc->describe();
 }
 
+TEST(Bbr1, AFewSmallRequestsDoNotSlowItsPacing) {
+  // A tunnel that carried only small requests (8 kB/s here) has nothing but app-limited samples;
+  // its next response must still leave at least at the initial window's rate, not at 8 kB/s.
+  LinkSim sim({});
+  auto& f = sim.add_flow(bbr1());
+  auto* cc = static_cast<cc::Bbr1*>(f.cc.get());
+  f.app_rate = 8000;
+  sim.run(3 * kSec);
+  EXPECT_GE(f.out.pacing_rate, 10 * kMss * 2 * kSec / (50 * kMs)) << cc->describe();
+}
+
 TEST(Bbr1, BacksOffWhenLossAndQueueRiseTogether) {
   // Unresponsive cross traffic takes 60 % of the link for 10 s: the queue stands and overflows.
   // bbr1 must read that as congestion, leave room, and take the link back afterwards.
