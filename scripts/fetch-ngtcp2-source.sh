@@ -26,14 +26,7 @@ esac
 # A deb-src entry for the same mirror and suite as the binary packages.
 src_list=/etc/apt/sources.list.d/quictun-ngtcp2-src.sources
 if [ ! -f "$src_list" ]; then
-  uri=""
-  if [ -f /etc/apt/sources.list.d/debian.sources ]; then
-    uri=$(awk '/^URIs:/ && $2 !~ /security/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources)
-  fi
-  if [ -z "$uri" ] && [ -f /etc/apt/sources.list ]; then
-    uri=$(awk '$1=="deb" && $0 !~ /security/ {for(i=2;i<=NF;i++) if ($i ~ /^(https?|file|ftp):/) {print $i; exit}}' /etc/apt/sources.list)
-  fi
-  [ -n "$uri" ] || { echo "fetch-ngtcp2-source: cannot find a Debian mirror in /etc/apt/sources.list*" >&2; exit 1; }
+  uri="$(bash "$(dirname "$0")/debian-mirror.sh")"
   cat > "$src_list" <<SRC
 Types: deb-src
 URIs: $uri

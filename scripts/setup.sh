@@ -27,14 +27,7 @@ ngtcp2_packages=(libngtcp2-dev libngtcp2-crypto-gnutls-dev)
 backports_args=()
 if [ "$codename" = bookworm ]; then
   if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
-    uri=""
-    if [ -f /etc/apt/sources.list.d/debian.sources ]; then
-      uri=$(awk '/^URIs:/ && $2 !~ /security/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources)
-    fi
-    if [ -z "$uri" ] && [ -f /etc/apt/sources.list ]; then
-      uri=$(awk '$1=="deb" && $0 !~ /security/ {for(i=2;i<=NF;i++) if ($i ~ /^(https?|file|ftp):/) {print $i; exit}}' /etc/apt/sources.list)
-    fi
-    [ -n "$uri" ] || { echo "setup.sh: cannot find a Debian mirror in /etc/apt/sources.list*" >&2; exit 1; }
+    uri="$(bash "$(dirname "$0")/debian-mirror.sh")"
     cat > /etc/apt/sources.list.d/quictun-bookworm-backports.sources <<SRC
 Types: deb
 URIs: $uri
