@@ -19,6 +19,13 @@ void choose_congestion(config::CommonSettings& s, plugin::PluginLoader& loader) 
     s.quic.congestion_plugin.reset();
     return;
   }
+  if (!quic::PluginController::available() && s.congestion_origin.empty() && s.congestion_argument.empty()) {
+    // Nobody asked for a plugin controller, and this build cannot hold one: ngtcp2's own bbr.
+    spdlog::info("congestion controller: bbr (ngtcp2's; this build has no plugin controllers, so not {})", name);
+    s.quic.congestion = "bbr";
+    s.quic.congestion_plugin.reset();
+    return;
+  }
   std::vector<std::string> names = loader.available(plugin::Kind::congestion);
   if (std::find(names.begin(), names.end(), name) == names.end() && s.congestion_origin.empty() &&
       s.congestion_argument.empty()) {
