@@ -34,8 +34,8 @@ struct TransportConfig {
   std::uint64_t idle_timeout_ns = 30'000'000'000ull;       // close a silent connection after this, in ns
   std::uint64_t keep_alive_ns = 0;                         // PING after this much silence (0: off), in ns
   // Windows sized for long fat lossy links: 100 Mbit/s at 200 ms is 2.5 MB in flight, and a
-  // receiver holding data behind losses needs several times that (../shared/design/STACK.md
-  // measured 200 ms / 5 % going from 36 to 78 Mbit/s with these). They are credit, not memory.
+  // receiver holding data behind losses needs several times that (measured: 200 ms / 5 % went
+  // from 36 to 78 Mbit/s with these; bench/RESULTS.md). They are credit, not memory.
   std::uint64_t stream_window = 16 << 20;       // initial per-stream receive window, in bytes
   std::uint64_t connection_window = 32 << 20;   // initial per-connection receive window, in bytes
   std::uint64_t max_stream_window = 64 << 20;   // auto-tuning cap per stream, in bytes

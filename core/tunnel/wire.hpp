@@ -1,4 +1,4 @@
-// The per-stream handshake of quic-tun v0.0.5 (../shared/design/WIRE.md): 512 token bytes from
+// The per-stream handshake of quic-tun v0.0.5 (docs/wire-protocol.md): 512 token bytes from
 // the client, one status byte back.
 #pragma once
 
