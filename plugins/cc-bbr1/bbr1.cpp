@@ -96,8 +96,7 @@ void Bbr1::end_round(const sdk::PathState&) {
       round_min_rtt_ != UINT64_MAX) {
     const double loss = static_cast<double>(round_lost_) / static_cast<double>(total);
     const std::uint64_t queue = round_min_rtt_ > min_rtt_ns_ ? round_min_rtt_ - min_rtt_ns_ : 0;
-    const std::uint64_t threshold =
-        std::max<std::uint64_t>(p_.queue_floor_ns, static_cast<std::uint64_t>(p_.queue_fraction * min_rtt_ns_));
+    const std::uint64_t threshold = queue_threshold();
     const bool standing_queue = queue > threshold;
     // A round is quiet when even its slowest sample saw no queue worth the name: then no loss in
     // it can be a queue's overflow, and what was lost is the link's own random loss, the
@@ -138,9 +137,7 @@ void Bbr1::update_model(const sdk::AckSample& ack, const sdk::PathState& path) {
   // loss reaches 20 % (1.25 x 0.8 = 1). With a queue standing, losses may be overflow: then
   // only what arrived counts.
   std::uint64_t sample = ack.delivery_rate;
-  const std::uint64_t queue_threshold =
-      std::max<std::uint64_t>(p_.queue_floor_ns, static_cast<std::uint64_t>(p_.queue_fraction * min_rtt_ns_));
-  if (ack.has_rate && ack.interval_ns && ack.has_rtt && min_rtt_ns_ && ack.rtt_ns <= min_rtt_ns_ + queue_threshold)
+  if (ack.has_rate && ack.interval_ns && ack.has_rtt && min_rtt_ns_ && ack.rtt_ns <= min_rtt_ns_ + queue_threshold())
     sample = (ack.delivered + std::min(ack.lost_in_sample, ack.delivered)) * 1'000'000'000ull / ack.interval_ns;
   if (ack.has_rate && sample > 0 && (!ack.app_limited || sample >= max_bw_.best())) max_bw_.update(sample, round_);
   min_rtt_expired_ = min_rtt_ns_ && path.now_ns > min_rtt_stamp_ + p_.min_rtt_window_ns;
