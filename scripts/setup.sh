@@ -19,6 +19,8 @@ packages=(
   libboost-dev libboost-filesystem-dev libgtest-dev libgmock-dev
   libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libhttp-parser-dev
   socat iproute2 iptables python3
+  libyaml-cpp-dev libsystemd-dev python3-prometheus-client curl openssh-client
+  clang-14 libclang-rt-14-dev dpkg-dev file systemd
 )
 ngtcp2_packages=(libngtcp2-dev libngtcp2-crypto-gnutls-dev)
 
