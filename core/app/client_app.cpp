@@ -23,6 +23,7 @@ ClientApp::ClientApp(const config::ClientSettings& settings, event_base* loop, p
     : settings_(settings),
       loop_(loop),
       transports_(loader, settings),
+      classifiers_(loader, settings),
       tls_(tls_options(settings)),
       server_(split_host_port(settings.server_endpoint, "--server-endpoint")),
       resolver_(loop, settings.nameservers) {
@@ -39,7 +40,7 @@ ClientApp::ClientApp(const config::ClientSettings& settings, event_base* loop, p
     for (const auto& [k, v] : ls.token_source_options) pc.table[k] = v;
     l->source = loader.token_source(ls.token_source, pc);
     l->services = std::make_unique<tunnel::ClientTunnel::Services>(tunnel::ClientTunnel::Services{
-        loop, *l->source, *this, settings.connect_timeout_ms, settings.setup_timeout_ms});
+        loop, *l->source, *this, settings.connect_timeout_ms, settings.setup_timeout_ms, classifiers_});
     try {
       l->fd.reset(l->transport->listen(ls.listen_on));
     } catch (const sdk::Error& e) {
@@ -109,10 +110,12 @@ void ClientApp::on_accept(Listener& l) {
 
 void ClientApp::retire(tunnel::ClientTunnel& t, const tunnel::Relay::Outcome& o) {
   cancel(t);
+  const std::string protocol = t.classifier().finish_for_log();
   if (o.clean)
-    spdlog::debug("tunnel {} closed: {} bytes up, {} bytes down", t.id(), o.bytes_up, o.bytes_down);
+    spdlog::debug("tunnel {} closed: {} bytes up, {} bytes down{}", t.id(), o.bytes_up, o.bytes_down, protocol);
   else
-    spdlog::info("tunnel {} ended: {} ({} bytes up, {} bytes down)", t.id(), o.reason, o.bytes_up, o.bytes_down);
+    spdlog::info("tunnel {} ended: {} ({} bytes up, {} bytes down){}", t.id(), o.reason, o.bytes_up, o.bytes_down,
+                 protocol);
   auto it = tunnels_.find(&t);
   if (it == tunnels_.end()) return;
   retired_.push_back(std::move(it->second));

@@ -11,6 +11,7 @@
 
 #include "app/resolver.hpp"
 #include "config/settings.hpp"
+#include "plugin/classifier_set.hpp"
 #include "plugin/loader.hpp"
 #include "plugin/transport_set.hpp"
 #include "quic/client_endpoint.hpp"
@@ -59,6 +60,7 @@ class ClientApp : private tunnel::StreamBroker, private quic::ConnectionObserver
   const config::ClientSettings& settings_;
   event_base* loop_;
   plugin::TransportSet transports_;
+  plugin::ClassifierSet classifiers_;
   quic::TlsClientContext tls_;
   HostPort server_;
   Resolver resolver_;

@@ -59,6 +59,7 @@ int list_plugins(const config::CommonSettings& settings, event_base* loop, sdk::
     for (const auto& f : d.token_parsers) out << "  token parser " << f.name << ": " << f.help << "\n";
     for (const auto& f : d.transports) out << "  transport " << joined(f.schemes, ", ") << ": " << f.help << "\n";
     for (const auto& f : d.congestion_controls) out << "  congestion controller " << f.name << ": " << f.help << "\n";
+    for (const auto& f : d.classifiers) out << "  classifier " << f.name << ": " << f.help << "\n";
   }
   for (const auto& s : loader.skipped()) out << "\n" << s << ": ignored\n";
   return 0;

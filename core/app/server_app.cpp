@@ -7,12 +7,12 @@
 namespace quictun::app {
 
 ServerApp::ServerApp(const config::ServerSettings& settings, event_base* loop, plugin::PluginLoader& loader)
-    : settings_(settings), transports_(loader, settings), tls_(settings.tls) {
+    : settings_(settings), transports_(loader, settings), classifiers_(loader, settings), tls_(settings.tls) {
   parser_ = loader.token_parser(settings.token_parser,
                                 settings.plugin_config("token_parser." + plugin::normalize_name(settings.token_parser),
                                                        settings.token_parser_key, settings.token_parser_key_origin));
   services_ = std::make_unique<tunnel::ServerTunnel::Services>(
-      tunnel::ServerTunnel::Services{loop, *parser_, transports_, settings.backend_connect_timeout_ms});
+      tunnel::ServerTunnel::Services{loop, *parser_, transports_, settings.backend_connect_timeout_ms, classifiers_});
   reaper_.assign(loop, -1, 0, [this](short) { retired_.clear(); });
   if (tls_.generated_certificate())
     spdlog::warn("no --cert-file/--key-file: using a generated self-signed certificate; clients must use "
@@ -39,11 +39,13 @@ void ServerApp::on_new_stream(quic::Connection& connection, std::int64_t stream_
 }
 
 void ServerApp::retire(tunnel::ServerTunnel& t, const tunnel::Relay::Outcome& o) {
+  const std::string protocol = t.classifier().finish_for_log();
   if (o.clean)
-    spdlog::debug("tunnel {} to {} closed: {} bytes up, {} bytes down", t.id(), t.backend(), o.bytes_up, o.bytes_down);
+    spdlog::debug("tunnel {} to {} closed: {} bytes up, {} bytes down{}", t.id(), t.backend(), o.bytes_up, o.bytes_down,
+                  protocol);
   else
-    spdlog::debug("tunnel {} to {} ended: {} ({} bytes up, {} bytes down)", t.id(), t.backend(), o.reason, o.bytes_up,
-                  o.bytes_down);
+    spdlog::debug("tunnel {} to {} ended: {} ({} bytes up, {} bytes down){}", t.id(), t.backend(), o.reason, o.bytes_up,
+                  o.bytes_down, protocol);
   auto it = tunnels_.find(&t);
   if (it == tunnels_.end()) return;
   retired_.push_back(std::move(it->second));

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "config/settings.hpp"
+#include "plugin/classifier_set.hpp"
 #include "plugin/loader.hpp"
 #include "plugin/transport_set.hpp"
 #include "quic/server_endpoint.hpp"
@@ -26,6 +27,7 @@ class ServerApp : private quic::ServerEndpoint::Listener {
 
   const config::ServerSettings& settings_;
   plugin::TransportSet transports_;
+  plugin::ClassifierSet classifiers_;
   std::shared_ptr<sdk::TokenParser> parser_;
   std::unique_ptr<tunnel::ServerTunnel::Services> services_;
   quic::TlsServerContext tls_;

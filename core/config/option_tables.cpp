@@ -69,6 +69,13 @@ const std::vector<Option<CommonSettings>>& common_options() {
       {{.section = "plugins", .key = "dirs", .flag = "--plugin-dir", .kind = Kind::path_list,
         .help = "directory to search for plugins (repeatable; default: the build tree's or installed plugins)"},
        [](S& s, const Value& v) { s.plugin_dirs.assign(v.list.begin(), v.list.end()); }},
+      {{.section = "plugins", .key = "classifiers", .flag = "--classifier", .kind = Kind::text_list,
+        .help = "traffic classifier to run on every tunnel (repeatable): spice, ssh, tls, http or a plugin's; "
+                "default none"},
+       [](S& s, const Value& v) {
+         s.classifiers = v.list;
+         s.classifiers_origin = v.origin;
+       }},
   };
   return table;
 }
@@ -163,7 +170,8 @@ const std::vector<Option<ListenerSettings>>& listener_options() {
 }
 
 const std::vector<std::string>& plugin_table_kinds() {
-  static const std::vector<std::string> kinds = {"token_source", "token_parser", "transport", "congestion"};
+  static const std::vector<std::string> kinds = {"token_source", "token_parser", "transport", "congestion",
+                                                   "classifier"};
   return kinds;
 }
 

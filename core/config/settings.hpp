@@ -20,6 +20,8 @@ struct CommonSettings {
   std::filesystem::path base_dir;                // relative paths in the config resolve against this
   std::string log_level = "info";                // trace, debug, info, warn, error, off
   std::vector<std::filesystem::path> plugin_dirs;  // empty: the built-in default
+  std::vector<std::string> classifiers;          // traffic classifiers run on every tunnel, in order; empty: none
+  std::string classifiers_origin;                // where they were named ("quictun.toml:8", "--classifier")
   bool list_plugins = false;                     // --list-plugins: describe the plugins and exit
   quic::TransportConfig quic;                    // [quic]
   std::string congestion_origin;                 // where the controller was named ("" when by default)
@@ -27,7 +29,7 @@ struct CommonSettings {
   std::string congestion_argument_origin;
   double test_drop_rate = 0;                     // fraction of received datagrams dropped (tests only)
   // Plugin tables, keyed "token_source.<name>", "token_parser.<name>", "transport.<scheme>",
-  // "congestion.<name>".
+  // "congestion.<name>", "classifier.<name>".
   std::map<std::string, sdk::PluginConfig> plugin_tables;
 
   // The table for one plugin with `argument` filled in (empty table if the config has none).

@@ -50,6 +50,7 @@ bool parse_marker(const std::string& symbol, Kind& kind, std::string& name) {
   else if (k == "token_parser") kind = Kind::token_parser;
   else if (k == "transport") kind = Kind::transport;
   else if (k == "congestion") kind = Kind::congestion;
+  else if (k == "classifier") kind = Kind::classifier;
   else return false;
   return !name.empty();
 }
@@ -62,6 +63,7 @@ std::string kind_text(Kind kind) {
     case Kind::token_parser: return "token parser";
     case Kind::transport: return "transport";
     case Kind::congestion: return "congestion controller";
+    case Kind::classifier: return "classifier";
   }
   return "plugin";
 }
@@ -276,6 +278,16 @@ std::shared_ptr<sdk::CongestionControl> PluginLoader::congestion_control(const s
                                             "congestion controller \"" + name + "\"", loaded->file);
   throw UsageError(loaded->file.string() + ": plugin " + loaded->descriptor->name + " marks congestion controller \"" +
                    name + "\" but its descriptor has no such factory");
+}
+
+std::shared_ptr<sdk::Classifier> PluginLoader::classifier(const std::string& name, const sdk::PluginConfig& config) {
+  auto loaded = load(find(Kind::classifier, name));
+  for (const auto& f : loaded->descriptor->classifiers)
+    if (normalize_name(f.name) == normalize_name(name))
+      return create<sdk::Classifier>(f, config, loaded->library, loop_, side_, loaded->descriptor->name,
+                                     "classifier \"" + name + "\"", loaded->file);
+  throw UsageError(loaded->file.string() + ": plugin " + loaded->descriptor->name + " marks classifier \"" + name +
+                   "\" but its descriptor has no such factory");
 }
 
 }  // namespace quictun::plugin

@@ -1,5 +1,6 @@
 // Finds plugins in the plugin directories, loads the ones the configuration uses (Boost.DLL),
-// checks their ABI, and creates token sources, token parsers and transports from them.
+// checks their ABI, and creates token sources, token parsers, transports, congestion controllers
+// and classifiers from them.
 //
 // Discovery reads only symbol names (the `quictun_provides__<kind>__<name>` markers), so a
 // plugin that is not used is never loaded.
@@ -17,7 +18,7 @@ namespace boost::dll { class shared_library; }
 
 namespace quictun::plugin {
 
-enum class Kind { token_source, token_parser, transport, congestion };
+enum class Kind { token_source, token_parser, transport, congestion, classifier };
 std::string kind_text(Kind kind);  // "token source", ...
 
 class PluginLoader {
@@ -34,6 +35,7 @@ class PluginLoader {
   std::shared_ptr<sdk::TokenParser> token_parser(const std::string& name, const sdk::PluginConfig& config);
   std::shared_ptr<sdk::Transport> transport(const std::string& scheme, const sdk::PluginConfig& config);
   std::shared_ptr<sdk::CongestionControl> congestion_control(const std::string& name, const sdk::PluginConfig& config);
+  std::shared_ptr<sdk::Classifier> classifier(const std::string& name, const sdk::PluginConfig& config);
 
   // One plugin file of the plugin dirs, loaded: its descriptor, or why it could not be loaded.
   struct Listing {

@@ -17,13 +17,16 @@ ClientTunnel::ClientTunnel(Services& services, sdk::ConnectionInfo info, Fd fd)
     : Relay(services.loop, "client tunnel " + std::to_string(info.id)),
       services_(services),
       info_(std::move(info)),
+      classifier_(services.classifiers),
       self_(std::make_shared<ClientTunnel*>(this)) {
+  classifier_.attach(*this, true);
   attach_socket(std::move(fd));
   timer_.assign(services.loop, -1, 0, [this](short) { on_timer(); });
 }
 
 ClientTunnel::~ClientTunnel() {
   *self_ = nullptr;
+  set_tap(nullptr);  // the classifier goes before the relay does
   services_.broker.cancel(*this);
 }
 

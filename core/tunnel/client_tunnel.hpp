@@ -8,6 +8,8 @@
 
 #include <quictun/sdk/token.hpp>
 
+#include "plugin/classifier_set.hpp"
+#include "tunnel/classification.hpp"
 #include "tunnel/relay.hpp"
 #include "tunnel/wire.hpp"
 
@@ -36,6 +38,7 @@ class ClientTunnel : public Relay {
     StreamBroker& broker;
     std::uint64_t connect_timeout_ms;  // waiting for a QUIC connection
     std::uint64_t setup_timeout_ms;    // waiting for a token, and for the server's status byte
+    const plugin::ClassifierSet& classifiers;
   };
 
   ClientTunnel(Services& services, sdk::ConnectionInfo info, Fd fd);
@@ -43,6 +46,9 @@ class ClientTunnel : public Relay {
   void start();
   std::uint64_t id() const { return info_.id; }
   const std::string& token() const { return token_; }
+  // What the tunnel's traffic was found to be (settles as the first bytes pass).
+  const Classification& classification() const { return classifier_.result(); }
+  TunnelClassifier& classifier() { return classifier_; }
 
   // From the broker.
   void on_stream(quic::Connection& connection, std::int64_t stream_id);
@@ -70,6 +76,7 @@ class ClientTunnel : public Relay {
   std::uint64_t started_ns_ = 0;
   bool token_deadline_passed_ = false;  // the token phase outlived setup_timeout_ms
   Event timer_;
+  TunnelClassifier classifier_;
   std::shared_ptr<ClientTunnel*> self_;
 };
 

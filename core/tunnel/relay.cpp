@@ -63,8 +63,26 @@ void Relay::start_upstream() {
   update_read_interest();
 }
 
+void Relay::tap(Way way, const std::uint8_t* data, std::size_t size) {
+  if (!tap_) return;
+  bool& ended = tapped_fin_[way == Way::to_stream ? 0 : 1];
+  if (ended) return;
+  if (size == 0) ended = true;
+  if (!tap_(way, data, size)) tap_ = nullptr;
+}
+
+void Relay::tap_to_stream(const std::uint8_t* data, std::size_t size) {
+  const std::uint64_t end = outcome_.bytes_up + size;
+  if (!tap_ || end <= tapped_to_stream_) return;
+  const std::uint64_t start = outcome_.bytes_up;
+  const auto seen = static_cast<std::size_t>(tapped_to_stream_ > start ? tapped_to_stream_ - start : 0);
+  tapped_to_stream_ = end;
+  tap(Way::to_stream, data + seen, size - seen);
+}
+
 void Relay::upstream_write(const char* data, std::size_t size) {
   conn_->write(stream_id_, reinterpret_cast<const std::uint8_t*>(data), size);
+  tap_to_stream(reinterpret_cast<const std::uint8_t*>(data), size);
   outcome_.bytes_up += size;
   if (record_limit_) replay_.append(data, size);
 }
@@ -73,6 +91,7 @@ void Relay::send_fin_if_due() {
   if (up_ != Up::ended || state_ != State::relaying || !conn_) return;
   up_ = Up::fin_sent;
   conn_->finish(stream_id_);
+  tap(Way::to_stream, nullptr, 0);
 }
 
 void Relay::stop_recording() {
@@ -125,6 +144,7 @@ void Relay::on_readable() {
     if (n > 0) {
       if (upstream) {
         if (space) {
+          tap_to_stream(space, static_cast<std::size_t>(n));
           conn_->commit(stream_id_, static_cast<std::size_t>(n));
           outcome_.bytes_up += static_cast<std::uint64_t>(n);
           if (record_limit_) replay_.append(reinterpret_cast<const char*>(space), static_cast<std::size_t>(n));
@@ -178,8 +198,14 @@ void Relay::on_stream_data(const std::uint8_t* data, std::size_t size, bool fin)
   std::size_t taken = take_stream_prefix(data, size, fin);
   if (!conn_ || (state_ != State::setup && state_ != State::relaying)) return;
   give_credit(taken);
-  if (taken < size) evbuffer_add(down_buf_.get(), data + taken, size - taken);
-  if (fin && down_ == Down::open) down_ = Down::fin;
+  if (taken < size) {
+    evbuffer_add(down_buf_.get(), data + taken, size - taken);
+    tap(Way::to_application, data + taken, size - taken);
+  }
+  if (fin && down_ == Down::open) {
+    down_ = Down::fin;
+    tap(Way::to_application, nullptr, 0);
+  }
   // One write per burst of packets instead of one per packet: a syscall per 1.2 KB frame was
   // the receiver's main cost.
   if (fin || evbuffer_get_length(down_buf_.get()) >= kFlushNow)

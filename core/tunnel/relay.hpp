@@ -40,11 +40,18 @@ class Relay : public quic::StreamHandler {
     done,      // nothing more happens; the owner may destroy the relay
   };
 
+  // Which way bytes move: from the application to the stream, or from the stream to it.
+  enum class Way { to_stream, to_application };
+  // Sees a copy of the application's bytes as they are relayed (size 0: that way has ended), once
+  // each, after they were queued: it can neither delay nor change them. Returning false removes it.
+  using Tap = std::function<bool(Way, const std::uint8_t*, std::size_t)>;
+
   Relay(event_base* loop, std::string log_name);
   ~Relay() override;
   Relay(const Relay&) = delete;
   Relay& operator=(const Relay&) = delete;
 
+  void set_tap(Tap tap) { tap_ = std::move(tap); }
   // Called once when the relay is done; the owner may destroy it later, not from inside.
   void on_finished(std::function<void(const Outcome&)> cb) { finished_cb_ = std::move(cb); }
 
@@ -125,6 +132,10 @@ class Relay : public quic::StreamHandler {
   void on_send_space() override;
 
   void upstream_write(const char* data, std::size_t size);
+  // Shows `size` bytes about to be counted in outcome_.bytes_up to the tap, except those it saw
+  // before a rewind (a retry sends them again).
+  void tap_to_stream(const std::uint8_t* data, std::size_t size);
+  void tap(Way way, const std::uint8_t* data, std::size_t size);
   void send_fin_if_due();
   void on_readable();
   void on_writable();
@@ -157,6 +168,9 @@ class Relay : public quic::StreamHandler {
   std::string replay_;        // application bytes sent on the current stream, while recording
   Outcome outcome_;
   std::function<void(const Outcome&)> finished_cb_;
+  Tap tap_;
+  std::uint64_t tapped_to_stream_ = 0;  // bytes_up the tap has seen (a retry rewinds bytes_up, not this)
+  bool tapped_fin_[2] = {false, false};  // the tap was told each way ended
 };
 
 }  // namespace quictun::tunnel

@@ -17,12 +17,17 @@ ServerTunnel::ServerTunnel(Services& services, quic::Connection& connection, std
       services_(services),
       id_(id),
       client_(connection.remote().to_string()),
+      classifier_(services.classifiers),
       self_(std::make_shared<ServerTunnel*>(this)) {
+  classifier_.attach(*this, false);
   attach_stream(connection, stream_id);  // stream bytes wait in the relay until the backend is connected
   token_.reserve(wire::kTokenSize);
 }
 
-ServerTunnel::~ServerTunnel() { *self_ = nullptr; }
+ServerTunnel::~ServerTunnel() {
+  *self_ = nullptr;
+  set_tap(nullptr);  // the classifier goes before the relay does
+}
 
 std::size_t ServerTunnel::take_stream_prefix(const std::uint8_t* data, std::size_t size, bool fin) {
   if (token_complete_) return 0;

@@ -7,7 +7,9 @@
 
 #include <quictun/sdk/token.hpp>
 
+#include "plugin/classifier_set.hpp"
 #include "plugin/transport_set.hpp"
+#include "tunnel/classification.hpp"
 #include "tunnel/relay.hpp"
 #include "tunnel/wire.hpp"
 
@@ -20,6 +22,7 @@ class ServerTunnel : public Relay {
     sdk::TokenParser& parser;
     plugin::TransportSet& transports;
     std::uint64_t connect_timeout_ms;  // backend connect timeout
+    const plugin::ClassifierSet& classifiers;
   };
 
   ServerTunnel(Services& services, quic::Connection& connection, std::int64_t stream_id, std::uint64_t id);
@@ -27,6 +30,9 @@ class ServerTunnel : public Relay {
   std::uint64_t id() const { return id_; }
   // The backend the token named, escaped for log lines (it came from the network).
   const std::string& backend() const { return backend_shown_; }
+  // What the tunnel's traffic was found to be (settles as the first bytes pass).
+  const Classification& classification() const { return classifier_.result(); }
+  TunnelClassifier& classifier() { return classifier_; }
 
  private:
   std::size_t take_stream_prefix(const std::uint8_t* data, std::size_t size, bool fin) override;
@@ -46,6 +52,7 @@ class ServerTunnel : public Relay {
   Fd connecting_;           // backend socket while connect() is under way
   Event connect_event_;
   Event linger_timer_;      // bounds how long a refused stream may linger
+  TunnelClassifier classifier_;
   std::shared_ptr<ServerTunnel*> self_;  // async callbacks hold a weak_ptr to this
 };
 

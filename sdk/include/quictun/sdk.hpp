@@ -1,6 +1,7 @@
 // quictun plugin SDK: everything a plugin includes. See sdk/README.md.
 #pragma once
 
+#include "quictun/sdk/classifier.hpp"
 #include "quictun/sdk/config.hpp"
 #include "quictun/sdk/congestion.hpp"
 #include "quictun/sdk/error.hpp"

@@ -10,7 +10,7 @@
 //
 //   QUICTUN_PLUGIN(describe)                       // once per plugin
 //   QUICTUN_PLUGIN_PROVIDES(token_source, fixed)    // once per provided name
-//   (kinds: token_source, token_parser, transport, congestion)
+//   (kinds: token_source, token_parser, transport, congestion, classifier)
 //
 // Names are matched case-insensitively; a '-' in a name is written '_' in the marker.
 #pragma once
@@ -23,6 +23,7 @@
 
 #include <boost/dll/alias.hpp>
 
+#include "quictun/sdk/classifier.hpp"
 #include "quictun/sdk/config.hpp"
 #include "quictun/sdk/congestion.hpp"
 #include "quictun/sdk/host.hpp"
@@ -58,6 +59,12 @@ struct CongestionControlFactory {
   std::function<std::unique_ptr<CongestionControl>(const PluginConfig&, Host&)> create;
 };
 
+struct ClassifierFactory {
+  std::string name;  // what `[plugins] classifiers` / `--classifier` names, e.g. "tls"; settings in [classifier.<name>]
+  std::string help;
+  std::function<std::unique_ptr<Classifier>(const PluginConfig&, Host&)> create;
+};
+
 struct PluginDescriptor {
   std::string name;         // unique plugin name, e.g. "token-fixed"
   std::string version;      // the plugin's own version
@@ -66,6 +73,7 @@ struct PluginDescriptor {
   std::vector<TokenParserFactory> token_parsers;
   std::vector<TransportFactory> transports;
   std::vector<CongestionControlFactory> congestion_controls;
+  std::vector<ClassifierFactory> classifiers;
 };
 
 namespace detail {

@@ -8,13 +8,13 @@
 // refuses a plugin built against another number. A build may override it only to test that
 // refusal.
 #ifndef QUICTUN_SDK_ABI
-#define QUICTUN_SDK_ABI 2  // 2: congestion controllers, Host::side(), the toolchain tag
+#define QUICTUN_SDK_ABI 3  // 2: congestion controllers, Host::side(), the toolchain tag; 3: classifiers
 #endif
 
 namespace quictun::sdk {
 
 inline constexpr std::uint32_t abi_version = QUICTUN_SDK_ABI;
-inline constexpr const char* sdk_version = "0.2.0";
+inline constexpr const char* sdk_version = "0.3.0";
 
 // The SDK hands std::string, std::vector, std::function and std::unique_ptr across the plugin
 // boundary, so the same SDK ABI number is not enough: both sides must also agree on the
