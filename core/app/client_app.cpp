@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "util/error.hpp"
+#include "util/log_fields.hpp"
 
 namespace quictun::app {
 namespace {
@@ -27,6 +28,10 @@ ClientApp::ClientApp(const config::ClientSettings& settings, event_base* loop, p
       tls_(tls_options(settings)),
       server_(split_host_port(settings.server_endpoint, "--server-endpoint")),
       resolver_(loop, settings.nameservers) {
+  ops_ = std::make_unique<ops::Operations>(loop, settings, [this](const auto& each) {
+    if (endpoint_) each(static_cast<const quic::Connection&>(endpoint_->connection()));
+    for (const auto& e : closing_endpoints_) each(static_cast<const quic::Connection&>(e->connection()));
+  });
   reaper_.assign(loop, -1, 0, [this](short) { reap(); });
   retry_timer_.assign(loop, -1, 0, [this](short) { connect_now(); });
   if (!settings.tls.verify_server)
@@ -102,6 +107,10 @@ void ClientApp::on_accept(Listener& l) {
                   l.address);
     auto tunnel = std::make_unique<tunnel::ClientTunnel>(*l.services, info, Fd(accepted->fd));
     tunnel::ClientTunnel* raw = tunnel.get();
+    raw->set_record(ops_->tunnels().add(*raw, "client", info.id));
+    raw->record().record().client_app_addr = info.peer_address;
+    raw->record().record().listener = l.address;
+    ops_->counters().tunnel_opened();
     tunnel->on_finished([this, raw](const tunnel::Relay::Outcome& o) { retire(*raw, o); });
     tunnels_[raw] = std::move(tunnel);
     raw->start();
@@ -110,12 +119,17 @@ void ClientApp::on_accept(Listener& l) {
 
 void ClientApp::retire(tunnel::ClientTunnel& t, const tunnel::Relay::Outcome& o) {
   cancel(t);
+  ops_->counters().tunnel_ended(o);
+  nlohmann::json fields = t.record().log_fields();
+  fields["bytesUp"] = o.bytes_up;
+  fields["bytesDown"] = o.bytes_down;
   const std::string protocol = t.classifier().finish_for_log();
   if (o.clean)
-    spdlog::debug("tunnel {} closed: {} bytes up, {} bytes down{}", t.id(), o.bytes_up, o.bytes_down, protocol);
+    log_event(spdlog::level::debug, fields,
+              fmt::format("tunnel {} closed: {} bytes up, {} bytes down", t.id(), o.bytes_up, o.bytes_down) + protocol);
   else
-    spdlog::info("tunnel {} ended: {} ({} bytes up, {} bytes down){}", t.id(), o.reason, o.bytes_up, o.bytes_down,
-                 protocol);
+    log_event(spdlog::level::info, fields,
+              fmt::format("tunnel {} ended: {} ({} bytes up, {} bytes down)", t.id(), o.reason, o.bytes_up, o.bytes_down) + protocol);
   auto it = tunnels_.find(&t);
   if (it == tunnels_.end()) return;
   retired_.push_back(std::move(it->second));
@@ -187,6 +201,7 @@ void ClientApp::connect_failed(const std::string& error) {
 }
 
 void ClientApp::on_handshake_done(quic::Connection& c) {
+  ops_->counters().handshake_done();
   spdlog::info("connected to server {}", c.remote().to_string());
   backoff_ms_ = 0;
   last_error_.clear();
@@ -200,6 +215,7 @@ void ClientApp::suspect(quic::Connection& c) {
 }
 
 void ClientApp::on_connection_closed(quic::Connection& c, const std::string& reason) {
+  ops_->counters().connection_closed(c);
   for (auto it = closing_endpoints_.begin(); it != closing_endpoints_.end(); ++it) {
     if (&(*it)->connection() == &c) {
       (*it)->stop();

@@ -12,6 +12,7 @@
 #include "app/resolver.hpp"
 #include "config/settings.hpp"
 #include "plugin/classifier_set.hpp"
+#include "ops/operations.hpp"
 #include "plugin/loader.hpp"
 #include "plugin/transport_set.hpp"
 #include "quic/client_endpoint.hpp"
@@ -77,6 +78,7 @@ class ClientApp : private tunnel::StreamBroker, private quic::ConnectionObserver
   std::uint64_t next_id_ = 0;
   std::string last_error_;
   bool shutting_down_ = false;
+  std::unique_ptr<ops::Operations> ops_;  // last: connections report here until they are gone
 };
 
 }  // namespace quictun::app

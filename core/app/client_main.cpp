@@ -5,6 +5,7 @@
 #include "app/client_app.hpp"
 #include "app/congestion_choice.hpp"
 #include "app/limits.hpp"
+#include "app/logging.hpp"
 #include "app/main_common.hpp"
 #include "app/loop.hpp"
 #include "app/signals.hpp"
@@ -14,7 +15,7 @@ int main(int argc, char** argv) {
   return app::run_program("quictun-client", [&] {
     config::ClientSettings settings;
     if (config::parse_client(argc, argv, settings) == config::ParseResult::exit_ok) return 0;
-    app::setup_logging("quictun-client", settings.log_level);
+    app::setup_logging("quictun-client", settings);
     app::raise_open_file_limit();
     app::tune_allocator();
     EventBasePtr loop = app::make_loop();

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "util/error.hpp"
+#include "util/log_fields.hpp"
 
 namespace quictun::app {
 
@@ -17,6 +18,9 @@ ServerApp::ServerApp(const config::ServerSettings& settings, event_base* loop, p
   if (tls_.generated_certificate())
     spdlog::warn("no --cert-file/--key-file: using a generated self-signed certificate; clients must use "
                  "--insecure-skip-verify (testing only)");
+  ops_ = std::make_unique<ops::Operations>(loop, settings, [this](const auto& each) {
+    if (endpoint_) endpoint_->for_each_connection(each);
+  });
   SocketAddress listen = resolve_udp(split_host_port(settings.listen_on, "--listen-on"), "--listen-on");
   endpoint_ = std::make_unique<quic::ServerEndpoint>(loop, listen, settings.quic, tls_, static_cast<quic::ServerEndpoint::Listener&>(*this), settings.test_drop_rate);
   spdlog::info("listening on UDP {} (token parser {})", endpoint_->local_address().to_string(), settings.token_parser);
@@ -33,19 +37,27 @@ void ServerApp::shutdown() { endpoint_->close_all(); }
 void ServerApp::on_new_stream(quic::Connection& connection, std::int64_t stream_id) {
   auto t = std::make_unique<tunnel::ServerTunnel>(*services_, connection, stream_id, ++next_id_);
   tunnel::ServerTunnel* raw = t.get();
+  raw->set_record(ops_->tunnels().add(*raw, "server", raw->id()));
+  raw->record().record().remote_endpoint_addr = connection.remote().to_string();
+  ops_->counters().tunnel_opened();
   connection.attach(stream_id, *raw);
   t->on_finished([this, raw](const tunnel::Relay::Outcome& o) { retire(*raw, o); });
   tunnels_[raw] = std::move(t);
 }
 
 void ServerApp::retire(tunnel::ServerTunnel& t, const tunnel::Relay::Outcome& o) {
+  ops_->counters().tunnel_ended(o);
+  nlohmann::json fields = t.record().log_fields();
+  fields["bytesUp"] = o.bytes_up;
+  fields["bytesDown"] = o.bytes_down;
   const std::string protocol = t.classifier().finish_for_log();
   if (o.clean)
-    spdlog::debug("tunnel {} to {} closed: {} bytes up, {} bytes down{}", t.id(), t.backend(), o.bytes_up, o.bytes_down,
-                  protocol);
+    log_event(spdlog::level::debug, fields,
+              fmt::format("tunnel {} to {} closed: {} bytes up, {} bytes down", t.id(), t.backend(), o.bytes_up, o.bytes_down) + protocol);
   else
-    spdlog::debug("tunnel {} to {} ended: {} ({} bytes up, {} bytes down){}", t.id(), t.backend(), o.reason, o.bytes_up,
-                  o.bytes_down, protocol);
+    log_event(spdlog::level::debug, fields,
+              fmt::format("tunnel {} to {} ended: {} ({} bytes up, {} bytes down)", t.id(), t.backend(), o.reason,
+                          o.bytes_up, o.bytes_down) + protocol);
   auto it = tunnels_.find(&t);
   if (it == tunnels_.end()) return;
   retired_.push_back(std::move(it->second));

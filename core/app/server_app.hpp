@@ -7,6 +7,7 @@
 
 #include "config/settings.hpp"
 #include "plugin/classifier_set.hpp"
+#include "ops/operations.hpp"
 #include "plugin/loader.hpp"
 #include "plugin/transport_set.hpp"
 #include "quic/server_endpoint.hpp"
@@ -23,6 +24,8 @@ class ServerApp : private quic::ServerEndpoint::Listener {
 
  private:
   void on_new_stream(quic::Connection& connection, std::int64_t stream_id) override;
+  void on_handshake(quic::Connection&) override { ops_->counters().handshake_done(); }
+  void on_closed(quic::Connection& c, const std::string&) override { ops_->counters().connection_closed(c); }
   void retire(tunnel::ServerTunnel& tunnel, const tunnel::Relay::Outcome& outcome);
 
   const config::ServerSettings& settings_;
@@ -36,6 +39,7 @@ class ServerApp : private quic::ServerEndpoint::Listener {
   std::vector<std::unique_ptr<tunnel::ServerTunnel>> retired_;
   Event reaper_;
   std::uint64_t next_id_ = 0;
+  std::unique_ptr<ops::Operations> ops_;  // last: the endpoint reports its connections here until it is gone
 };
 
 }  // namespace quictun::app

@@ -4,6 +4,7 @@
 
 #include "app/congestion_choice.hpp"
 #include "app/limits.hpp"
+#include "app/logging.hpp"
 #include "app/main_common.hpp"
 #include "app/loop.hpp"
 #include "app/server_app.hpp"
@@ -14,7 +15,7 @@ int main(int argc, char** argv) {
   return app::run_program("quictun-server", [&] {
     config::ServerSettings settings;
     if (config::parse_server(argc, argv, settings) == config::ParseResult::exit_ok) return 0;
-    app::setup_logging("quictun-server", settings.log_level);
+    app::setup_logging("quictun-server", settings);
     app::raise_open_file_limit();
     app::tune_allocator();
     EventBasePtr loop = app::make_loop();

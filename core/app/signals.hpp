@@ -16,6 +16,4 @@ class ShutdownSignals {
   std::vector<std::unique_ptr<Event>> events_;
 };
 
-void setup_logging(const std::string& program, const std::string& level);
-
 }  // namespace quictun::app

@@ -64,8 +64,44 @@ const std::vector<Option<CommonSettings>>& common_options() {
          s.arq_origin = v.origin;
        }},
       {{.section = "log", .key = "level", .flag = "--log-level",
-        .help = "trace, debug, info (default), warn, error or off"},
+        .help = "trace, debug, info (default), warn, error or off; quic-tun's dpanic, panic and fatal mean error"},
        [](S& s, const Value& v) { s.log_level = check_log_level(v.text, v.origin); }},
+      {{.section = "log", .key = "format", .flag = "--log-format", .help = "console (default) or json: one object a line"},
+       [](S& s, const Value& v) { s.log_format = check_log_format(v.text, v.origin); }},
+      {{.section = "log", .key = "output_paths", .flag = "--log-output-paths", .kind = Kind::text_list,
+        .help = "where log lines go: stdout, stderr or files, comma-separated or repeated (default stderr)"},
+       [](S& s, const Value& v) {
+         s.log_output_paths = split_commas(v.list);
+         s.log_output_origin = v.origin;
+       }},
+      {{.section = "log", .key = "error_output_paths", .flag = "--log-error-output-paths", .kind = Kind::text_list,
+        .help = "where the logger reports its own failures (a log file it cannot write): stdout, stderr or files"},
+       [](S& s, const Value& v) {
+         s.log_error_output_paths = split_commas(v.list);
+         s.log_error_output_origin = v.origin;
+       }},
+      {{.section = "log", .key = "name", .flag = "--log-name", .help = "the logger's name in each line (default: the program's)"},
+       [](S& s, const Value& v) { s.log_name = v.text; }},
+      {{.section = "log", .key = "development", .flag = "--log-development", .kind = Kind::flag,
+        .help = "accepted for quic-tun; zap's development mode (panics on dpanic) has no equivalent here"},
+       [](S& s, const Value& v) { s.log_development = v.yes; }},
+      {{.section = "log", .key = "disable_caller", .flag = "--log-disable-caller", .kind = Kind::flag,
+        .help = "accepted for quic-tun; quictun's lines carry no caller"},
+       [](S& s, const Value& v) { s.log_disable_caller = v.yes; }},
+      {{.section = "log", .key = "disable_stacktrace", .flag = "--log-disable-stacktrace", .kind = Kind::flag,
+        .help = "accepted for quic-tun; quictun's lines carry no stack trace"},
+       [](S& s, const Value& v) { s.log_disable_stacktrace = v.yes; }},
+      {{.section = "api", .key = "listen_on", .flag = "--httpd-listen-on",
+        .help = "serve the REST API and /metrics on HOST:PORT or unix:/path (default: off)"},
+       [](S& s, const Value& v) {
+         s.api_listen_on = v.text;
+         s.api_listen_origin = v.origin;
+       }},
+      {{.section = "api", .key = "token"},
+       [](S& s, const Value& v) {
+         s.api_token = v.text;
+         s.api_token_origin = v.origin;
+       }},
       {{.section = "plugins", .key = "dirs", .flag = "--plugin-dir", .kind = Kind::path_list,
         .help = "directory to search for plugins (repeatable; default: the build tree's or installed plugins)"},
        [](S& s, const Value& v) { s.plugin_dirs.assign(v.list.begin(), v.list.end()); }},

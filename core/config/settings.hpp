@@ -19,6 +19,19 @@ struct CommonSettings {
   std::string arq_origin;                        // where ARQ was asked for ("" when by default)
   std::filesystem::path base_dir;                // relative paths in the config resolve against this
   std::string log_level = "info";                // trace, debug, info, warn, error, off
+  std::string log_format = "console";            // console or json (one object a line)
+  std::vector<std::string> log_output_paths;     // stdout, stderr or files; empty: stderr
+  std::string log_output_origin;                 // where they were given, for open errors
+  std::vector<std::string> log_error_output_paths;  // where the logger's own failures go; empty: stderr
+  std::string log_error_output_origin;
+  std::string log_name;                          // the logger's name; empty: the program's
+  bool log_development = false;                  // quic-tun's switches, accepted (logging.hpp says what they do)
+  bool log_disable_caller = false;
+  bool log_disable_stacktrace = false;
+  std::string api_listen_on;                     // REST API: HOST:PORT or unix:/path; empty: off
+  std::string api_listen_origin;
+  std::string api_token;                         // bearer token, or file:/path holding it; empty: none
+  std::string api_token_origin;
   std::vector<std::filesystem::path> plugin_dirs;  // empty: the built-in default
   std::vector<std::string> classifiers;          // traffic classifiers run on every tunnel, in order; empty: none
   std::string classifiers_origin;                // where they were named ("quictun.toml:8", "--classifier")

@@ -54,9 +54,32 @@ std::string check_log_level(const std::string& level, const std::string& origin)
   static const std::set<std::string> levels = {"trace", "debug", "info", "warn", "error", "off"};
   std::string v = lower(level);
   if (v == "warning") v = "warn";
+  if (v == "dpanic" || v == "panic" || v == "fatal") v = "error";  // quic-tun's (zap's) names above error
   if (!levels.count(v))
-    throw UsageError(origin + ": unknown log level \"" + level + "\" (use trace, debug, info, warn, error or off)");
+    throw UsageError(origin + ": unknown log level \"" + level +
+                     "\" (use trace, debug, info, warn, error or off; dpanic, panic and fatal mean error)");
   return v;
+}
+
+std::string check_log_format(const std::string& format, const std::string& origin) {
+  std::string v = lower(format);
+  if (v != "console" && v != "json")
+    throw UsageError(origin + ": unknown log format \"" + format + "\" (use console or json)");
+  return v;
+}
+
+std::vector<std::string> split_commas(const std::vector<std::string>& items) {
+  std::vector<std::string> out;
+  for (const auto& item : items) {
+    std::size_t start = 0;
+    while (start <= item.size()) {
+      std::size_t end = item.find(',', start);
+      if (end == std::string::npos) end = item.size();
+      if (end > start) out.push_back(item.substr(start, end - start));
+      start = end + 1;
+    }
+  }
+  return out;
 }
 
 std::string check_nameserver(const std::string& text, const std::string& origin) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "quic/connection.hpp"
 
@@ -26,5 +27,9 @@ bool parse_on_off(const std::string& text, const std::string& origin);
 
 // trace, debug, info, warn (or warning), error, off; returned in the form spdlog takes.
 std::string check_log_level(const std::string& level, const std::string& origin);
+// console or json, case-insensitive; returns it in lower case.
+std::string check_log_format(const std::string& format, const std::string& origin);
+// quic-tun's list flags take "a,b,c" as well as repeats: every item split at its commas.
+std::vector<std::string> split_commas(const std::vector<std::string>& items);
 
 }  // namespace quictun::config

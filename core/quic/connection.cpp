@@ -286,6 +286,8 @@ void Connection::on_datagram(const ReceivedDatagram& d) {
     return;
   }
   last_rx_ns_ = now_ns();
+  ++datagrams_received_;
+  bytes_received_ += d.size;
   trace_state(last_rx_ns_);
   if (is_arq(d.data, d.size)) {
     // The peer starts wrapping once its side of the handshake completes, which can be before
@@ -333,6 +335,35 @@ std::uint64_t Connection::min_rtt_ns() const {
 void Connection::install_controller() {
   if (!config_.congestion_plugin) return;
   plugin_cc_ = PluginController::install(conn_, config_.congestion_plugin->new_controller(), now_ns());
+}
+
+ConnectionStats Connection::stats() const {
+  ConnectionStats s;
+  s.handshake_done = handshake_done_;
+  s.streams = streams_.size();
+  s.controller = config_.congestion;
+  s.link = fec_ ? "fec" : arq_tx_ ? "arq" : "plain";
+  s.datagrams_sent = datagrams_sent_;
+  s.bytes_sent = bytes_sent_;
+  s.datagrams_received = datagrams_received_;
+  s.bytes_received = bytes_received_;
+  if (arq_tx_) s.arq_resent = arq_tx_->stats().resent;
+  if (arq_rx_) s.arq_repaired = arq_rx_->stats().repaired;
+  if (plugin_cc_) {
+    s.loss_known = true;
+    s.packets_lost = plugin_cc_->lost_packets();
+    s.bytes_lost = plugin_cc_->lost_bytes();
+  }
+  if (!conn_) return s;
+  ngtcp2_conn_info i;
+  ngtcp2_conn_get_conn_info(conn_, &i);
+  s.min_rtt_ns = i.min_rtt == UINT64_MAX ? 0 : i.min_rtt;  // UINT64_MAX until the first sample
+  s.smoothed_rtt_ns = i.smoothed_rtt;
+  s.latest_rtt_ns = i.latest_rtt;
+  s.rttvar_ns = i.rttvar;
+  s.cwnd = i.cwnd;
+  s.bytes_in_flight = i.bytes_in_flight;
+  return s;
 }
 
 void Connection::trace_state(std::uint64_t now) {
@@ -670,6 +701,8 @@ void Connection::write_packets() {
 
 bool Connection::flush(const std::uint8_t* data, std::size_t size, std::size_t segment) {
   if (size == 0) return true;
+  datagrams_sent_ += segment ? (size + segment - 1) / segment : 1;
+  bytes_sent_ += size;
   if (!fec_) return endpoint_.socket->send(remote_, &local_, data, size, segment);
   for (std::size_t off = 0; off < size; off += segment) fec_->add(data + off, std::min(segment, size - off), wrapped_);
   send_wrapped();

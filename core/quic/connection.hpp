@@ -73,6 +73,23 @@ class StreamHandler {
   virtual void on_stream_closed(bool clean, std::uint64_t acked) = 0;
 };
 
+// A connection's counters and its controller's view, for the REST API and /metrics.
+struct ConnectionStats {
+  std::uint64_t smoothed_rtt_ns = 0, min_rtt_ns = 0, latest_rtt_ns = 0, rttvar_ns = 0;  // 0 until sampled
+  std::uint64_t cwnd = 0;             // congestion window, in bytes
+  std::uint64_t bytes_in_flight = 0;  // sent and neither acknowledged nor lost
+  std::uint64_t datagrams_sent = 0, bytes_sent = 0;          // QUIC packets handed to the socket (before FEC parity)
+  std::uint64_t datagrams_received = 0, bytes_received = 0;  // datagrams from the peer
+  bool loss_known = false;            // only plugin controllers see each loss (ngtcp2 1.11 does not count them)
+  std::uint64_t packets_lost = 0, bytes_lost = 0;
+  std::uint64_t arq_resent = 0;       // datagrams sent again on the peer's request
+  std::uint64_t arq_repaired = 0;     // our gaps the peer filled
+  std::string controller;             // congestion controller name
+  std::string link;                   // "plain", "arq" or "fec"
+  std::size_t streams = 0;
+  bool handshake_done = false;
+};
+
 class Connection;
 
 // Receives the events of the connection as a whole.
@@ -147,6 +164,7 @@ class Connection {
   std::vector<ngtcp2_cid> connection_ids() const;
   std::size_t stream_count() const { return streams_.size(); }
   std::uint64_t last_receive_ns() const { return last_rx_ns_; }  // when a datagram last arrived
+  ConnectionStats stats() const;
   // Drops the connection without telling the peer (it is presumed dead).
   void abandon(const std::string& reason);
 
@@ -246,6 +264,7 @@ class Connection {
   bool in_callback_ = false;
   std::uint64_t last_rx_ns_ = 0;
   std::uint64_t last_trace_ns_ = 0;
+  std::uint64_t datagrams_sent_ = 0, bytes_sent_ = 0, datagrams_received_ = 0, bytes_received_ = 0;
 };
 
 }  // namespace quictun::quic

@@ -133,6 +133,7 @@ void ServerEndpoint::send_version_negotiation(const ReceivedDatagram& d, const n
 void ServerEndpoint::on_handshake_done(Connection& c) {
   spdlog::info("server: client {} connected{}", c.remote().to_string(),
                c.peer_certificate().empty() ? std::string() : " as \"" + c.peer_certificate() + "\"");
+  listener_.on_handshake(c);
 }
 
 void ServerEndpoint::on_connection_id(Connection& c, const ngtcp2_cid& cid, bool added) {
@@ -151,6 +152,7 @@ void ServerEndpoint::on_connection_closed(Connection& c, const std::string& reas
     spdlog::info("server: client {} disconnected", c.remote().to_string());
   else
     spdlog::info("server: client {} disconnected: {}", c.remote().to_string(), reason);
+  listener_.on_closed(c, reason);
   for (const auto& k : cids_of_[&c]) {
     auto it = by_cid_.find(k);
     if (it != by_cid_.end() && it->second == &c) by_cid_.erase(it);

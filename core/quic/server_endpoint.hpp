@@ -19,6 +19,10 @@ class ServerEndpoint : private ConnectionObserver {
    public:
     virtual ~Listener() = default;
     virtual void on_new_stream(Connection& connection, std::int64_t stream_id) = 0;
+    // For the operator's counters: a handshake completed, or a connection ended (`reason`
+    // empty when clean). Called before the connection is forgotten.
+    virtual void on_handshake(Connection&) {}
+    virtual void on_closed(Connection&, const std::string& /*reason*/) {}
   };
 
   ServerEndpoint(event_base* loop, const SocketAddress& listen, const TransportConfig& config,
@@ -27,6 +31,10 @@ class ServerEndpoint : private ConnectionObserver {
 
   const SocketAddress& local_address() const { return socket_.local_address(); }
   std::size_t connection_count() const { return connections_.size(); }
+  template <class F>
+  void for_each_connection(F&& f) const {
+    for (const auto& [raw, c] : connections_) f(static_cast<const Connection&>(*c));
+  }
   // Sends CONNECTION_CLOSE to every client (on shutdown).
   void close_all();
 

@@ -81,6 +81,7 @@ void TunnelClassifier::run() {
       result_.protocol = verdict.protocol;
       result_.properties = nlohmann::json::object();
       for (const auto& p : verdict.properties) result_.properties[p.key] = p.value;
+      if (changed_) changed_(result_);
       // The protocol is known: the others need not be asked again.
       for (std::size_t j = 0; j < entries.size(); ++j) standing_[j] = j == i ? Standing::owner : Standing::out;
       if (verdict.kind == Kind::mine || (sample.client_final && sample.server_final)) settle();
@@ -90,6 +91,7 @@ void TunnelClassifier::run() {
       // It took its claim back (the rest of the bytes contradicted the start).
       result_.protocol.clear();
       result_.properties = nlohmann::json::object();
+      if (changed_) changed_(result_);
       settle();
       return;
     }

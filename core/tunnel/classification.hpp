@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,9 @@ class TunnelClassifier {
   const Classification& result() const { return result_; }
   // Whether any classifier was configured (a tunnel without them logs no protocol).
   bool enabled() const { return !set_.empty(); }
+  // Told each time the protocol or its properties change (a claim, a retraction), so that a
+  // live view (the REST API's tunnel record) shows them while the tunnel is open.
+  void on_change(std::function<void(const Classification&)> cb) { changed_ = std::move(cb); }
 
  private:
   enum class Standing { open, out, owner };
@@ -66,6 +70,7 @@ class TunnelClassifier {
   std::vector<Standing> standing_;  // one per set_.entries()
   Direction c2s_, s2c_;
   Classification result_;
+  std::function<void(const Classification&)> changed_;
 };
 
 }  // namespace quictun::tunnel

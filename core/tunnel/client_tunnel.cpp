@@ -4,6 +4,7 @@
 
 #include "util/clock.hpp"
 #include "util/escape.hpp"
+#include "util/log_fields.hpp"
 
 namespace quictun::tunnel {
 namespace {
@@ -20,6 +21,10 @@ ClientTunnel::ClientTunnel(Services& services, sdk::ConnectionInfo info, Fd fd)
       classifier_(services.classifiers),
       self_(std::make_shared<ClientTunnel*>(this)) {
   classifier_.attach(*this, true);
+  // The registry's record (the REST API) shows the protocol as soon as it is known.
+  classifier_.on_change([this](const Classification& c) {
+    if (record()) record().set_protocol(c.protocol, c.properties);
+  });
   attach_socket(std::move(fd));
   timer_.assign(services.loop, -1, 0, [this](short) { on_timer(); });
 }
@@ -46,6 +51,7 @@ void ClientTunnel::resolve() {
     });
   } catch (const std::exception& e) {
     resolve_in_flight_ = false;
+    outcome().plugin_error = true;
     fail(sdk::TunnelFailure::tunnel_broken, std::string("token source failed: ") + e.what());
   }
 }
@@ -64,6 +70,7 @@ void ClientTunnel::on_decision(sdk::TokenDecision d) {
   switch (d.kind) {
     case sdk::TokenDecision::Kind::need_more:
       if (token_deadline_passed_) {
+        outcome().failure = "timeout";
         fail(sdk::TunnelFailure::tunnel_broken, "no token within " + std::to_string(services_.setup_timeout_ms) + " ms");
       } else if (bytes_since_resolve_) {
         resolve();
@@ -72,18 +79,23 @@ void ClientTunnel::on_decision(sdk::TokenDecision d) {
       }
       return;  // on_pending_bytes asks again when more bytes arrive
     case sdk::TokenDecision::Kind::refuse:
-      spdlog::warn("tunnel {} from {}: refused by token source: {}", info_.id,
-                   info_.peer_address.empty() ? info_.listener : info_.peer_address, escape_controls_for_log(d.reason));
+      outcome().failure = "error";
+      log_event(spdlog::level::warn, record().log_fields(),
+                fmt::format("tunnel {} from {}: refused by token source: {}", info_.id,
+                            info_.peer_address.empty() ? info_.listener : info_.peer_address,
+                            escape_controls_for_log(d.reason)));
       fail_with_reply(d.reply, "refused by token source: " + d.reason);
       return;
     case sdk::TokenDecision::Kind::token:
       break;
   }
   if (auto problem = wire::token_problem(d.token)) {
+    outcome().failure = "error";
     fail(sdk::TunnelFailure::token_refused, "token source gave an unusable token: " + *problem);
     return;
   }
   token_ = std::move(d.token);
+  if (record()) record().record().token = escape_for_log(token_);
   if (d.forward) replace_pending(std::move(*d.forward));
   phase_ = Phase::waiting_stream;
   waiting_since_ns_ = now_ns();
@@ -96,6 +108,7 @@ void ClientTunnel::on_stream(quic::Connection& connection, std::int64_t stream_i
     return;
   }
   attach_stream(connection, stream_id);
+  if (record()) record().record().remote_endpoint_addr = connection.remote().to_string();
   phase_ = Phase::awaiting_status;
   stream_opened_ns_ = now_ns();
   auto handshake = wire::encode_token(token_);
@@ -147,8 +160,17 @@ void ClientTunnel::fail(sdk::TunnelFailure failure, const std::string& reason) {
   if (phase_ != Phase::relaying) {
     // A reason may quote what a token source saw on the network (an HTTP header, a lookup's
     // answer): control bytes must not reach the log line.
-    spdlog::warn("tunnel {} from {}: {}", info_.id, info_.peer_address.empty() ? info_.listener : info_.peer_address,
-                 escape_controls_for_log(reason));
+    log_event(spdlog::level::warn, record().log_fields(),
+              fmt::format("tunnel {} from {}: {}", info_.id, info_.peer_address.empty() ? info_.listener : info_.peer_address,
+                          escape_controls_for_log(reason)));
+  }
+  if (outcome().failure.empty()) {
+    switch (failure) {
+      case sdk::TunnelFailure::token_refused: outcome().failure = "0x02"; break;
+      case sdk::TunnelFailure::backend_unreachable: outcome().failure = "0x03"; break;
+      case sdk::TunnelFailure::server_unreachable: outcome().failure = "timeout"; break;
+      case sdk::TunnelFailure::tunnel_broken: outcome().failure = "error"; break;
+    }
   }
   services_.broker.cancel(*this);
   std::string reply;
@@ -167,6 +189,7 @@ void ClientTunnel::on_timer() {
     // call as if the application had finished, so it can answer in its protocol (HTTP 408/400).
     token_deadline_passed_ = true;
     if (resolve_in_flight_) {
+      outcome().failure = "timeout";
       fail(sdk::TunnelFailure::tunnel_broken,
            "token source gave no answer within " + std::to_string(services_.setup_timeout_ms) + " ms");
       return;
@@ -183,6 +206,7 @@ void ClientTunnel::on_timer() {
     if (conn->last_receive_ns() < stream_opened_ns_ && now - stream_opened_ns_ > kDeadAfterNs) {
       services_.broker.suspect(*conn);  // closes it; on_stream_closed retries
     } else if (now - stream_opened_ns_ > services_.setup_timeout_ms * 1000000) {
+      outcome().failure = "timeout";
       fail(sdk::TunnelFailure::tunnel_broken,
            "server did not answer the token within " + std::to_string(services_.setup_timeout_ms) + " ms");
       return;

@@ -294,7 +294,8 @@ void Relay::complete(Ending ending, const std::string& reason, std::uint64_t str
   fd_.reset();
   outcome_.clean = ending == Ending::clean;
   if (outcome_.reason.empty()) outcome_.reason = reason;
-  if (finished_cb_) finished_cb_(outcome_);
+  if (finished_cb_) finished_cb_(outcome_);  // the owner only retires us: we are still here after it
+  record_.reset();  // an ended tunnel is no longer listed
 }
 
 void Relay::fail_with_reply(const std::string& bytes, const std::string& reason) {

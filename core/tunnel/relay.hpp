@@ -16,6 +16,7 @@
 #include <string>
 
 #include "quic/connection.hpp"
+#include "tunnel/registry.hpp"
 #include "util/event.hpp"
 #include "util/fd.hpp"
 
@@ -29,6 +30,9 @@ class Relay : public quic::StreamHandler {
     std::string reason;
     std::uint64_t bytes_up = 0;    // application -> stream
     std::uint64_t bytes_down = 0;  // stream -> application
+    // Why the tunnel failed, for /metrics: "" (it did not), "0x02", "0x03", "timeout", "error".
+    std::string failure;
+    bool plugin_error = false;     // a token plugin threw
   };
 
   // The life of a relay. It only moves forward, except that a client may rewind `relaying` to
@@ -87,6 +91,13 @@ class Relay : public quic::StreamHandler {
   // bytes cannot be replayed (recording overflowed, or the application's data is gone).
   bool rewind_for_retry();
   Outcome& outcome() { return outcome_; }
+  const Outcome& outcome() const { return outcome_; }  // live: the byte counts move as bytes do
+  std::int64_t stream_id() const { return stream_id_; }  // -1 before the stream exists
+  // The connection of the live stream, for the REST API's RTT and window; nullptr when none.
+  const quic::Connection* stream_connection() const { return conn_; }
+  // The tunnel's entry in the registry; it is removed when the relay finishes.
+  void set_record(TunnelRegistry::Handle handle) { record_ = std::move(handle); }
+  TunnelRegistry::Handle& record() { return record_; }
 
  protected:
   // Lets a subclass take handshake bytes off the front of the stream (the status byte, the
@@ -171,6 +182,7 @@ class Relay : public quic::StreamHandler {
   Tap tap_;
   std::uint64_t tapped_to_stream_ = 0;  // bytes_up the tap has seen (a retry rewinds bytes_up, not this)
   bool tapped_fin_[2] = {false, false};  // the tap was told each way ended
+  TunnelRegistry::Handle record_;  // last: its removal reads outcome_, so it goes first
 };
 
 }  // namespace quictun::tunnel

@@ -6,6 +6,7 @@
 
 #include "util/error.hpp"
 #include "util/escape.hpp"
+#include "util/log_fields.hpp"
 
 namespace quictun::tunnel {
 namespace {
@@ -20,6 +21,10 @@ ServerTunnel::ServerTunnel(Services& services, quic::Connection& connection, std
       classifier_(services.classifiers),
       self_(std::make_shared<ServerTunnel*>(this)) {
   classifier_.attach(*this, false);
+  // The registry's record (the REST API) shows the protocol as soon as it is known.
+  classifier_.on_change([this](const Classification& c) {
+    if (record()) record().set_protocol(c.protocol, c.properties);
+  });
   attach_stream(connection, stream_id);  // stream bytes wait in the relay until the backend is connected
   token_.reserve(wire::kTokenSize);
 }
@@ -39,6 +44,7 @@ std::size_t ServerTunnel::take_stream_prefix(const std::uint8_t* data, std::size
   }
   token_complete_ = true;
   std::string token = wire::decode_token(reinterpret_cast<const std::uint8_t*>(token_.data()), token_.size());
+  if (record()) record().record().token = escape_for_log(token);
   std::weak_ptr<ServerTunnel*> weak = self_;
   sdk::ClientInfo info{client_, connection() ? connection()->peer_certificate() : std::string()};
   try {
@@ -46,6 +52,7 @@ std::size_t ServerTunnel::take_stream_prefix(const std::uint8_t* data, std::size
       if (auto p = weak.lock(); p && *p) (*p)->on_parsed(d);
     });
   } catch (const std::exception& e) {
+    outcome().plugin_error = true;
     refuse(wire::Status::bad_token, "token parser failed: " + escape_controls_for_log(e.what()));
   }
   return take;
@@ -62,6 +69,7 @@ void ServerTunnel::on_parsed(const sdk::ParseDecision& d) {
   }
   backend_ = d.backend;
   backend_shown_ = escape_for_log(backend_);
+  if (record()) record().record().server_app_addr = backend_shown_;
   // The client's token may only choose among the transports loaded at start-up; a scheme none
   // of them serves is a token we refuse, not a backend we failed to reach.
   sdk::Transport* transport = services_.transports.find(backend_);
@@ -105,6 +113,7 @@ void ServerTunnel::on_connect_event(short what) {
   if (finished()) return;  // the stream ended while connecting; connecting_ closes with us
   if (what & EV_TIMEOUT) {
     connecting_.reset();
+    outcome().failure = "timeout";
     refuse(wire::Status::backend_unreachable,
            "backend " + backend_shown_ + ": no answer within " + std::to_string(services_.connect_timeout_ms) + " ms");
     return;
@@ -120,14 +129,16 @@ void ServerTunnel::on_connect_event(short what) {
   connect_event_.reset();
   std::uint8_t ok = static_cast<std::uint8_t>(wire::Status::ok);
   send_on_stream(&ok, 1);
-  spdlog::debug("tunnel {}: {} -> {}", id_, client_, backend_shown_);
+  log_event(spdlog::level::debug, record().log_fields(), fmt::format("tunnel {}: {} -> {}", id_, client_, backend_shown_));
   attach_socket(std::move(connecting_));
   start_upstream();
 }
 
 void ServerTunnel::refuse(wire::Status status, const std::string& reason) {
-  spdlog::warn("tunnel {} from {}: {} ({})", id_, client_, reason, wire::status_text(static_cast<std::uint8_t>(status)));
+  log_event(spdlog::level::warn, record().log_fields(),
+            fmt::format("tunnel {} from {}: {} ({})", id_, client_, reason, wire::status_text(static_cast<std::uint8_t>(status))));
   outcome().reason = reason;
+  if (outcome().failure.empty()) outcome().failure = status == wire::Status::bad_token ? "0x02" : "0x03";
   if (!connection()) return;
   std::uint8_t byte = static_cast<std::uint8_t>(status);
   decline_stream(&byte, 1);

@@ -36,6 +36,8 @@ struct PluginControllerEvents {
         c.on_packet_sent({ev->pkt_bytes, ev->pkt_sent_ts, ev->pkt_app_limited != 0}, path, out);
         break;
       case QUICTUN_CC_LOST:
+        ++static_cast<PluginController*>(self)->lost_packets_;
+        static_cast<PluginController*>(self)->lost_bytes_ += ev->pkt_bytes;
         c.on_packet_lost({ev->pkt_bytes, ev->pkt_sent_ts, ev->pkt_in_flight_at_send, ev->pkt_app_limited != 0}, path,
                          out);
         break;

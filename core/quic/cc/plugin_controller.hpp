@@ -24,6 +24,9 @@ class PluginController {
                                                    std::unique_ptr<sdk::CongestionController> controller,
                                                    ngtcp2_tstamp now);
   std::string describe() const { return controller_->describe(); }
+  // Packets the connection declared lost, as the controller was told of them.
+  std::uint64_t lost_packets() const { return lost_packets_; }
+  std::uint64_t lost_bytes() const { return lost_bytes_; }
 
   PluginController(const PluginController&) = delete;
   PluginController& operator=(const PluginController&) = delete;
@@ -33,6 +36,8 @@ class PluginController {
       : controller_(std::move(controller)) {}
   friend struct PluginControllerEvents;
   std::unique_ptr<sdk::CongestionController> controller_;
+  std::uint64_t lost_packets_ = 0;
+  std::uint64_t lost_bytes_ = 0;
 };
 
 }  // namespace quictun::quic
