@@ -85,6 +85,26 @@ void ClientApp::shutdown() {
   if (endpoint_) endpoint_->connection().close(quic::kAppNoError, "client shutting down");
 }
 
+void ClientApp::stop_accepting() {
+  for (auto& l : listeners_) {
+    l->accept_event.del();
+    l->resume_timer.del();
+    l->fd.reset();
+  }
+}
+
+void ClientApp::reload() {
+  for (auto& l : listeners_) {
+    try {
+      l->source->reload();
+    } catch (const std::exception& e) {
+      spdlog::error("reload: token source of {}: {}; keeping what it had", l->address, e.what());
+    }
+  }
+  std::string error;
+  if (!tls_.reload(error)) spdlog::error("reload: certificate files not reloaded, keeping those loaded before: {}", error);
+}
+
 void ClientApp::on_accept(Listener& l) {
   for (int i = 0; i < 64; ++i) {
     std::optional<sdk::AcceptedConnection> accepted;

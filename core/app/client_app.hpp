@@ -29,6 +29,13 @@ class ClientApp : private tunnel::StreamBroker, private quic::ConnectionObserver
   ~ClientApp() override;
   // Stops accepting and closes the QUIC connection; the loop ends when all is quiet.
   void shutdown();
+  // Drain: closes the listeners, so new application connections are refused; open tunnels
+  // carry on.
+  void stop_accepting();
+  std::size_t open_tunnels() const { return tunnels_.size(); }
+  // SIGHUP: each listener's token source re-reads its files, and the CA and client certificate
+  // files are read again for new handshakes (whatever fails to load keeps its old state).
+  void reload();
 
  private:
   struct Listener {

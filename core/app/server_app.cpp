@@ -34,6 +34,24 @@ ServerApp::~ServerApp() {
 
 void ServerApp::shutdown() { endpoint_->close_all(); }
 
+void ServerApp::stop_accepting() {
+  services_->draining = true;
+  endpoint_->stop_accepting();
+}
+
+void ServerApp::reload() {
+  try {
+    parser_->reload();
+  } catch (const std::exception& e) {
+    spdlog::error("reload: token parser {}: {}; keeping what it had", settings_.token_parser, e.what());
+  }
+  std::string error;
+  if (!tls_.reload(error))
+    spdlog::error("reload: certificate not reloaded, keeping the one loaded before: {}", error);
+  else if (!tls_.generated_certificate())
+    spdlog::info("reload: certificate {} loaded for new connections", settings_.tls.cert_file);
+}
+
 void ServerApp::on_new_stream(quic::Connection& connection, std::int64_t stream_id) {
   auto t = std::make_unique<tunnel::ServerTunnel>(*services_, connection, stream_id, ++next_id_);
   tunnel::ServerTunnel* raw = t.get();

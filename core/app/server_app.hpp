@@ -20,7 +20,13 @@ class ServerApp : private quic::ServerEndpoint::Listener {
  public:
   ServerApp(const config::ServerSettings& settings, event_base* loop, plugin::PluginLoader& loader);
   ~ServerApp() override;
-  void shutdown();
+  void shutdown();  // CONNECTION_CLOSE to every client
+  // Drain: no new QUIC connections (their packets are dropped) and no new tunnels on open ones
+  // (answered 0x03); the open tunnels carry on.
+  void stop_accepting();
+  std::size_t open_tunnels() const { return tunnels_.size(); }
+  // SIGHUP: the token parser's files and the certificate files, each kept as it was when bad.
+  void reload();
 
  private:
   void on_new_stream(quic::Connection& connection, std::int64_t stream_id) override;

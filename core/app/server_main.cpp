@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "app/congestion_choice.hpp"
+#include "app/lifecycle.hpp"
 #include "app/limits.hpp"
 #include "app/logging.hpp"
 #include "app/main_common.hpp"
@@ -26,17 +27,13 @@ int main(int argc, char** argv) {
       app::choose_congestion(settings, loader);
       {
         app::ServerApp server(settings, loop.get(), loader);
-      Event stop_timer(loop.get(), -1, 0, [&](short) { event_base_loopbreak(loop.get()); });
-      app::ShutdownSignals signals(loop.get(), [&](int sig) {
-        if (stop_timer.pending(EV_TIMEOUT)) {
-          event_base_loopbreak(loop.get());
-          return;
-        }
-        spdlog::info("signal {}: closing connections", sig);
-        server.shutdown();
-        stop_timer.add_timeout_ms(200);  // let CONNECTION_CLOSE leave
-      });
-      event_base_dispatch(loop.get());
+        app::Lifecycle lifecycle(loop.get(), settings.drain_timeout_ms,
+                                 {.stop_accepting = [&] { server.stop_accepting(); },
+                                  .open_tunnels = [&] { return server.open_tunnels(); },
+                                  .close_connections = [&] { server.shutdown(); },
+                                  .reload = [&] { server.reload(); }});
+        lifecycle.ready("listening on UDP " + settings.listen_on);
+        event_base_dispatch(loop.get());
       }
       // Plugins may finish cleanup on the loop (cancelled DNS lookups, for one) after their
       // objects are gone: let that run while their libraries are still loaded.

@@ -36,25 +36,12 @@ std::vector<std::string> normalize_argv(int argc, char** argv, const std::set<st
   return out;
 }
 
-// Whole decimal digits only: std::stoull took "10x" as 10 and "-1" as 2^64 - 1.
-bool parse_decimal(const std::string& text, std::uint64_t& out) {
-  if (text.empty() || !std::isdigit(static_cast<unsigned char>(text.front()))) return false;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-  return ec == std::errc() && end == text.data() + text.size();
-}
-
-bool parse_real(const std::string& text, double& out) {
-  if (text.empty()) return false;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-  return ec == std::errc() && end == text.data() + text.size();
-}
-
 }  // namespace
 
 CommandLine::CommandLine(const std::string& description, const std::string& program, const std::string& version)
     : app_(description, program) {
   app_.set_version_flag("--version", version);
-  config_option_ = app_.add_option("-c,--config", config_, "TOML configuration file (flags override it)");
+  config_option_ = app_.add_option("-c,--config", config_, "configuration file: quictun.toml, or quic-tun's .yaml/.yml/.json (flags override it)");
 }
 
 void CommandLine::declare(const OptionSpec& spec) {

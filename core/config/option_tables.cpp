@@ -146,6 +146,9 @@ const std::vector<Option<ServerSettings>>& server_options() {
       {{.section = "server", .key = "backend_connect_timeout_ms", .flag = "--backend-connect-timeout-ms",
         .kind = Kind::integer, .min = 1, .max = kHourMs, .help = "backend connect timeout (default 10000)"},
        [](S& s, const Value& v) { s.backend_connect_timeout_ms = v.number; }},
+      {{.section = "server", .key = "drain_timeout_ms", .flag = "--drain-timeout-ms", .kind = Kind::integer, .min = 0,
+        .max = kHourMs, .help = "on SIGTERM/SIGINT, how long open tunnels may finish before the connections close (default 30000)"},
+       [](S& s, const Value& v) { s.drain_timeout_ms = v.number; }},
   };
   return table;
 }
@@ -179,6 +182,18 @@ const std::vector<Option<ClientSettings>>& client_options() {
        [](S& s, const Value& v) { s.connect_timeout_ms = v.number; }},
       {{.section = "client", .key = "setup_timeout_ms", .kind = Kind::integer, .min = 1, .max = kHourMs},
        [](S& s, const Value& v) { s.setup_timeout_ms = v.number; }},
+      {{.section = "client", .key = "drain_timeout_ms", .flag = "--drain-timeout-ms", .kind = Kind::integer, .min = 0,
+        .max = kHourMs, .help = "on SIGTERM/SIGINT, how long open tunnels may finish before the connection closes (default 30000)"},
+       [](S& s, const Value& v) { s.drain_timeout_ms = v.number; }},
+      // quic-tun's client verifies the server only when told to; quictun always does (unless
+      // --insecure-skip-verify), so `false` here keeps verification on rather than silently
+      // trusting any server.
+      {{.section = "client", .key = "verify_remote_endpoint", .flag = "--verify-remote-endpoint", .kind = Kind::flag,
+        .help = "quic-tun's switch to verify the server: quictun always verifies (false does not turn it off; "
+                "--insecure-skip-verify does)"},
+       [](S& s, const Value& v) {
+         if (v.yes) s.tls.verify_server = true;
+       }},
       {{.section = "client", .key = "listener", .kind = Kind::nested}, nullptr},
   };
   return table;

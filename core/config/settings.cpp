@@ -1,6 +1,7 @@
 #include "config/settings.hpp"
 
 #include "config/command_line.hpp"
+#include "config/flat_file.hpp"
 #include "config/option_tables.hpp"
 #include "config/toml_reader.hpp"
 #include "config/values.hpp"
@@ -58,6 +59,15 @@ ConfigFile load_config(const std::string& path, CommonSettings& s) {
   if (!fs::exists(fs::path(path), ec)) throw UsageError(path + ": no such configuration file");
   s.base_dir = fs::absolute(fs::path(path)).parent_path();
   return {parse_toml(path), TomlReader(path, s.base_dir)};
+}
+
+// quic-tun's flat YAML/JSON file: its keys are the flags of `options`.
+Given read_flat_config(const std::string& path, CommonSettings& s, const BoundOptions& options) {
+  s.config_file = path;
+  std::error_code ec;
+  if (!fs::exists(fs::path(path), ec)) throw UsageError(path + ": no such configuration file");
+  s.base_dir = fs::absolute(fs::path(path)).parent_path();
+  return read_flat(parse_flat_file(path), options, s.base_dir);
 }
 
 // One file may serve both programs, so each accepts the other's section without reading it.
@@ -142,7 +152,12 @@ ParseResult parse_server(int argc, char** argv, ServerSettings& s) {
   cli.declare(server_options());
   if (!cli.parse(argc, argv)) return ParseResult::exit_ok;
 
-  if (auto file = cli.config_file()) {
+  if (auto file = cli.config_file(); file && is_flat_config(*file)) {
+    BoundOptions options;
+    bind(options, common_options(), s);
+    bind(options, server_options(), s);
+    settle_link(s.quic, read_flat_config(*file, s, options));
+  } else if (file) {
     ConfigFile f = load_config(*file, s);
     check_sections(f.reader, f.root);
     read_common(f.reader, f.root, s);
@@ -171,7 +186,17 @@ ParseResult parse_client(int argc, char** argv, ClientSettings& s) {
   if (!cli.parse(argc, argv)) return ParseResult::exit_ok;
 
   s.quic.keep_alive_ns = 15'000'000'000ull;  // as the reference client: NATs forget silent flows
-  if (auto file = cli.config_file()) {
+  if (auto file = cli.config_file(); file && is_flat_config(*file)) {
+    // quic-tun's file describes one listener, as its flags do.
+    BoundOptions options;
+    bind(options, common_options(), s);
+    bind(options, client_options(), s);
+    bind(options, listener_options(), s.listeners.front());
+    Given given = read_flat_config(*file, s, options);
+    settle_link(s.quic, given);
+    for (const auto& o : listener_options())
+      if (given.count(o.spec.name())) s.listeners.front().origin = given.at(o.spec.name());
+  } else if (file) {
     ConfigFile f = load_config(*file, s);
     check_sections(f.reader, f.root);
     read_common(f.reader, f.root, s);

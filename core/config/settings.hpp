@@ -57,6 +57,7 @@ struct ServerSettings : CommonSettings {
   std::string token_parser_key_origin;      // where it was given
   quic::TlsServerOptions tls;
   std::uint64_t backend_connect_timeout_ms = 10000;  // a backend that does not answer by then is unreachable (0x03)
+  std::uint64_t drain_timeout_ms = 30000;  // on SIGTERM, open tunnels get this long before CONNECTION_CLOSE
 };
 
 struct ListenerSettings {
@@ -75,6 +76,7 @@ struct ClientSettings : CommonSettings {
   quic::TlsClientOptions tls;
   std::uint64_t connect_timeout_ms = 10000;   // an application connection waits this long for QUIC
   std::uint64_t setup_timeout_ms = 30000;     // and this long for the server's answer to its token
+  std::uint64_t drain_timeout_ms = 30000;     // on SIGTERM, open tunnels get this long before CONNECTION_CLOSE
 };
 
 enum class ParseResult { run, exit_ok };

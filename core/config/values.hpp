@@ -2,6 +2,7 @@
 // UsageError prefixed with `origin` ("quictun.toml:12" or "--fec").
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,11 @@ namespace quictun::config {
 std::string check_nameserver(const std::string& text, const std::string& origin);
 
 std::string lower(std::string s);
+
+// Whole decimal digits only ("10x" and "-1" are refused); false when `text` is not one.
+bool parse_decimal(const std::string& text, std::uint64_t& out);
+// A decimal number, all of `text`.
+bool parse_real(const std::string& text, double& out);
 
 // A controller's name as the loader compares it (lower case, '_' for '-'); whether a plugin
 // provides it is checked at start-up, once the plugins are known.

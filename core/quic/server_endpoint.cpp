@@ -95,7 +95,7 @@ void ServerEndpoint::route(const ReceivedDatagram& d, std::size_t header, Connec
   // Unknown connection ID: only a client's first Initial may start a connection, and a client
   // wraps nothing in ARQ before the handshake has chosen it.
   std::unique_ptr<Connection> conn;
-  if (header == 0)
+  if (header == 0 && accepting_)
     conn = Connection::accept(
       Connection::Endpoint{loop_, &socket_, reset_secret_.data(), "server"}, config_, tls_, packet, *this, link);
   if (!conn) {

@@ -37,6 +37,8 @@ class ServerEndpoint : private ConnectionObserver {
   }
   // Sends CONNECTION_CLOSE to every client (on shutdown).
   void close_all();
+  // Drops every new client's first packet from now on (drain); open connections carry on.
+  void stop_accepting() { accepting_ = false; }
 
  private:
   void on_readable();
@@ -67,6 +69,7 @@ class ServerEndpoint : private ConnectionObserver {
   // FEC decoders by client address (raw sockaddr bytes): parity datagrams carry no connection ID.
   std::unordered_map<std::string, std::unique_ptr<FecDecoder>> fec_decoders_;
   std::unordered_map<std::string, Connection*> by_peer_;  // routes ARQ NACKs, which carry no connection ID
+  bool accepting_ = true;
   std::uint64_t garbage_ = 0;  // undecodable datagrams, logged sparingly
 };
 

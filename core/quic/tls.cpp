@@ -113,37 +113,53 @@ bool TlsSession::alpn_ok() const {
 
 bool TlsSession::alpn_arq() const { return selected_is(session_, alpn_protocol_arq); }
 
-TlsServerContext::TlsServerContext(const TlsServerOptions& options)
-    : require_client_cert_(options.require_client_cert) {
-  check(gnutls_certificate_allocate_credentials(&cred_), "TLS credentials");
-  try {
-    if (options.cert_file.empty() != options.key_file.empty())
-      throw UsageError("--cert-file and --key-file must be given together");
-    if (!options.cert_file.empty()) {
-      check_file(gnutls_certificate_set_x509_key_file(cred_, options.cert_file.c_str(), options.key_file.c_str(),
-                                                      GNUTLS_X509_FMT_PEM),
-                 "cannot load certificate/key", options.cert_file + "\" / \"" + options.key_file);
-    } else {
-      add_generated_certificate(cred_);
-      generated_ = true;
-    }
-    if (options.require_client_cert) {
-      if (options.ca_file.empty())
-        throw UsageError("--verify-remote-endpoint needs --ca-file to verify client certificates");
-      int n = gnutls_certificate_set_x509_trust_file(cred_, options.ca_file.c_str(), GNUTLS_X509_FMT_PEM);
-      check_file(n, "cannot load CA file", options.ca_file);
-      if (n == 0) throw UsageError("CA file \"" + options.ca_file + "\" holds no certificate");
-    }
-    check(gnutls_priority_init(&priority_, kPriority, nullptr), "TLS priority");
-  } catch (...) {
-    gnutls_certificate_free_credentials(cred_);
-    throw;
+namespace {
+
+// The server's certificate, key and client CA, read from the files (or generated) afresh.
+std::shared_ptr<gnutls_certificate_credentials_st> load_server_credentials(const TlsServerOptions& options) {
+  gnutls_certificate_credentials_t raw = nullptr;
+  check(gnutls_certificate_allocate_credentials(&raw), "TLS credentials");
+  std::shared_ptr<gnutls_certificate_credentials_st> cred(raw, gnutls_certificate_free_credentials);
+  if (options.cert_file.empty() != options.key_file.empty())
+    throw UsageError("--cert-file and --key-file must be given together");
+  if (!options.cert_file.empty()) {
+    check_file(gnutls_certificate_set_x509_key_file(raw, options.cert_file.c_str(), options.key_file.c_str(),
+                                                    GNUTLS_X509_FMT_PEM),
+               "cannot load certificate/key", options.cert_file + "\" / \"" + options.key_file);
+  } else {
+    add_generated_certificate(raw);
   }
+  if (options.require_client_cert) {
+    if (options.ca_file.empty())
+      throw UsageError("--verify-remote-endpoint needs --ca-file to verify client certificates");
+    int n = gnutls_certificate_set_x509_trust_file(raw, options.ca_file.c_str(), GNUTLS_X509_FMT_PEM);
+    check_file(n, "cannot load CA file", options.ca_file);
+    if (n == 0) throw UsageError("CA file \"" + options.ca_file + "\" holds no certificate");
+  }
+  return cred;
+}
+
+}  // namespace
+
+TlsServerContext::TlsServerContext(const TlsServerOptions& options)
+    : options_(options), cred_(load_server_credentials(options)), require_client_cert_(options.require_client_cert),
+      generated_(options.cert_file.empty()) {
+  check(gnutls_priority_init(&priority_, kPriority, nullptr), "TLS priority");
 }
 
 TlsServerContext::~TlsServerContext() {
   if (priority_) gnutls_priority_deinit(priority_);
-  gnutls_certificate_free_credentials(cred_);
+}
+
+bool TlsServerContext::reload(std::string& error) {
+  if (generated_) return true;  // nothing on disk to re-read; a new certificate would only break pinning clients
+  try {
+    cred_ = load_server_credentials(options_);
+    return true;
+  } catch (const std::exception& e) {
+    error = e.what();
+    return false;
+  }
 }
 
 std::unique_ptr<TlsSession> TlsServerContext::new_session(ngtcp2_crypto_conn_ref* ref, bool arq) const {
@@ -155,7 +171,8 @@ std::unique_ptr<TlsSession> TlsServerContext::new_session(ngtcp2_crypto_conn_ref
   check(gnutls_priority_set(s, priority_), "TLS priority");
   if (ngtcp2_crypto_gnutls_configure_server_session(s) != 0) throw RuntimeError("cannot configure TLS for QUIC");
   gnutls_session_set_ptr(s, ref);
-  check(gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, cred_), "TLS credentials");
+  check(gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, cred_.get()), "TLS credentials");
+  session->keep_alive(cred_);  // a reload must not free what this handshake still uses
   if (require_client_cert_) {
     gnutls_certificate_server_set_request(s, GNUTLS_CERT_REQUIRE);
     gnutls_session_set_verify_cert(s, nullptr, 0);
@@ -165,37 +182,52 @@ std::unique_ptr<TlsSession> TlsServerContext::new_session(ngtcp2_crypto_conn_ref
   return session;
 }
 
-TlsClientContext::TlsClientContext(const TlsClientOptions& options) : options_(options) {
-  check(gnutls_certificate_allocate_credentials(&cred_), "TLS credentials");
-  try {
-    if (options.verify_server) {
-      if (!options.ca_file.empty()) {
-        int n = gnutls_certificate_set_x509_trust_file(cred_, options.ca_file.c_str(), GNUTLS_X509_FMT_PEM);
-        check_file(n, "cannot load CA file", options.ca_file);
-        if (n == 0) throw UsageError("CA file \"" + options.ca_file + "\" holds no certificate");
-      } else {
-        int n = gnutls_certificate_set_x509_system_trust(cred_);
-        if (n <= 0)
-          throw UsageError("no system trust store found: give --ca-file, or --insecure-skip-verify to test");
-      }
+namespace {
+
+// The client's trust store and its own certificate, read from the files afresh.
+std::shared_ptr<gnutls_certificate_credentials_st> load_client_credentials(const TlsClientOptions& options) {
+  gnutls_certificate_credentials_t raw = nullptr;
+  check(gnutls_certificate_allocate_credentials(&raw), "TLS credentials");
+  std::shared_ptr<gnutls_certificate_credentials_st> cred(raw, gnutls_certificate_free_credentials);
+  if (options.verify_server) {
+    if (!options.ca_file.empty()) {
+      int n = gnutls_certificate_set_x509_trust_file(raw, options.ca_file.c_str(), GNUTLS_X509_FMT_PEM);
+      check_file(n, "cannot load CA file", options.ca_file);
+      if (n == 0) throw UsageError("CA file \"" + options.ca_file + "\" holds no certificate");
+    } else {
+      int n = gnutls_certificate_set_x509_system_trust(raw);
+      if (n <= 0) throw UsageError("no system trust store found: give --ca-file, or --insecure-skip-verify to test");
     }
-    if (options.cert_file.empty() != options.key_file.empty())
-      throw UsageError("--cert-file and --key-file must be given together");
-    if (!options.cert_file.empty()) {
-      check_file(gnutls_certificate_set_x509_key_file(cred_, options.cert_file.c_str(), options.key_file.c_str(),
-                                                      GNUTLS_X509_FMT_PEM),
-                 "cannot load certificate/key", options.cert_file + "\" / \"" + options.key_file);
-    }
-    check(gnutls_priority_init(&priority_, kPriority, nullptr), "TLS priority");
-  } catch (...) {
-    gnutls_certificate_free_credentials(cred_);
-    throw;
   }
+  if (options.cert_file.empty() != options.key_file.empty())
+    throw UsageError("--cert-file and --key-file must be given together");
+  if (!options.cert_file.empty()) {
+    check_file(gnutls_certificate_set_x509_key_file(raw, options.cert_file.c_str(), options.key_file.c_str(),
+                                                    GNUTLS_X509_FMT_PEM),
+               "cannot load certificate/key", options.cert_file + "\" / \"" + options.key_file);
+  }
+  return cred;
+}
+
+}  // namespace
+
+TlsClientContext::TlsClientContext(const TlsClientOptions& options)
+    : cred_(load_client_credentials(options)), options_(options) {
+  check(gnutls_priority_init(&priority_, kPriority, nullptr), "TLS priority");
 }
 
 TlsClientContext::~TlsClientContext() {
   if (priority_) gnutls_priority_deinit(priority_);
-  gnutls_certificate_free_credentials(cred_);
+}
+
+bool TlsClientContext::reload(std::string& error) {
+  try {
+    cred_ = load_client_credentials(options_);
+    return true;
+  } catch (const std::exception& e) {
+    error = e.what();
+    return false;
+  }
 }
 
 std::unique_ptr<TlsSession> TlsClientContext::new_session(ngtcp2_crypto_conn_ref* ref, bool arq) const {
@@ -205,7 +237,8 @@ std::unique_ptr<TlsSession> TlsClientContext::new_session(ngtcp2_crypto_conn_ref
   check(gnutls_priority_set(s, priority_), "TLS priority");
   if (ngtcp2_crypto_gnutls_configure_client_session(s) != 0) throw RuntimeError("cannot configure TLS for QUIC");
   gnutls_session_set_ptr(s, ref);
-  check(gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, cred_), "TLS credentials");
+  check(gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, cred_.get()), "TLS credentials");
+  session->keep_alive(cred_);
   set_alpn(s, arq, GNUTLS_ALPN_MANDATORY);
   if (!options_.server_name.empty()) {
     gnutls_server_name_set(s, GNUTLS_NAME_DNS, options_.server_name.data(), options_.server_name.size());

@@ -44,9 +44,12 @@ class TlsSession {
   // True when ALPN negotiated alpn_protocol or alpn_protocol_arq.
   bool alpn_ok() const;
   bool alpn_arq() const;  // alpn_protocol_arq was negotiated
+  // Holds `resource` (the credentials the session was given) until the session is gone.
+  void keep_alive(std::shared_ptr<void> resource) { keep_alive_ = std::move(resource); }
 
  private:
   gnutls_session_t session_ = nullptr;
+  std::shared_ptr<void> keep_alive_;  // destroyed after gnutls_deinit (member order)
 };
 
 class TlsServerContext {
@@ -59,9 +62,13 @@ class TlsServerContext {
   // `arq`: also offer (client) / accept (server) alpn_protocol_arq.
   std::unique_ptr<TlsSession> new_session(ngtcp2_crypto_conn_ref* ref, bool arq) const;
   bool generated_certificate() const { return generated_; }
+  // Re-reads the certificate, key and CA files (SIGHUP). New handshakes use them; open
+  // connections keep theirs. On failure the old ones stay and `error` says why.
+  bool reload(std::string& error);
 
  private:
-  gnutls_certificate_credentials_t cred_ = nullptr;
+  TlsServerOptions options_;
+  std::shared_ptr<gnutls_certificate_credentials_st> cred_;
   gnutls_priority_t priority_ = nullptr;
   bool require_client_cert_ = false;
   bool generated_ = false;
@@ -76,9 +83,12 @@ class TlsClientContext {
 
   // `arq`: also offer (client) / accept (server) alpn_protocol_arq.
   std::unique_ptr<TlsSession> new_session(ngtcp2_crypto_conn_ref* ref, bool arq) const;
+  // Re-reads the CA and client certificate files (SIGHUP) for the next handshakes; on failure
+  // the old ones stay and `error` says why.
+  bool reload(std::string& error);
 
  private:
-  gnutls_certificate_credentials_t cred_ = nullptr;
+  std::shared_ptr<gnutls_certificate_credentials_st> cred_;
   gnutls_priority_t priority_ = nullptr;
   TlsClientOptions options_;
 };

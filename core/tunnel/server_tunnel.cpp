@@ -43,6 +43,11 @@ std::size_t ServerTunnel::take_stream_prefix(const std::uint8_t* data, std::size
     return take;
   }
   token_complete_ = true;
+  if (services_.draining) {
+    // 0x03 closes the application connection at once; the client does not retry it here.
+    refuse(wire::Status::backend_unreachable, "server is shutting down: no new tunnels");
+    return take;
+  }
   std::string token = wire::decode_token(reinterpret_cast<const std::uint8_t*>(token_.data()), token_.size());
   if (record()) record().record().token = escape_for_log(token);
   std::weak_ptr<ServerTunnel*> weak = self_;

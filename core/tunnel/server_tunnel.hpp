@@ -23,6 +23,7 @@ class ServerTunnel : public Relay {
     plugin::TransportSet& transports;
     std::uint64_t connect_timeout_ms;  // backend connect timeout
     const plugin::ClassifierSet& classifiers;
+    bool draining = false;             // shutting down: new streams are answered 0x03
   };
 
   ServerTunnel(Services& services, quic::Connection& connection, std::int64_t stream_id, std::uint64_t id);

@@ -32,6 +32,8 @@ class FileTokenSource final : public sdk::TokenSource {
     done(sdk::TokenDecision::refused("no line of " + options_.path.string() + " matches " + who));
   }
 
+  void reload() override { watched_.reload_now(); }
+
  private:
   FileOptions options_;
   AddressTable table_;   // replaced whole by each good reload
@@ -56,6 +58,8 @@ class FileTokenParser final : public sdk::TokenParser {
     done(sdk::ParseDecision::refuse("token " + sdk::quote(token) + " from " + client.address + " is not listed in " +
                                     options_.path.string()));
   }
+
+  void reload() override { watched_.reload_now(); }
 
  private:
   FileOptions options_;

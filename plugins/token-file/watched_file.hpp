@@ -30,6 +30,9 @@ class WatchedFile {
 
   // Looks at the file once; called by the timer, public so that a caller may force a check.
   void check();
+  // Reads the file now if it changed, without waiting for it to hold still (SIGHUP: the operator
+  // says the file is ready). Errors are logged and the old table kept, as for check().
+  void reload_now();
 
  private:
   // What tells two versions of the file apart without reading it.

@@ -66,6 +66,12 @@ class TokenSource {
 
   // Bytes to send the application when its tunnel fails (empty: just close).
   virtual std::string failure_reply(const ConnectionInfo&, TunnelFailure) const { return {}; }
+
+  // The host got SIGHUP: re-read whatever files the source was built from, now, on the loop
+  // thread. Keep the old state if the new one is bad (log why through Host::log, or throw
+  // sdk::Error, which the host logs). Open tunnels are not affected. Added last, with a no-op
+  // default, so sources written before it need no change.
+  virtual void reload() {}
 };
 
 // A QUIC client, as a token parser sees it.
@@ -92,6 +98,9 @@ class TokenParser {
   // Maps a token (the 512 bytes with every NUL removed) to a backend. Call `done` exactly once,
   // now or later on the loop thread.
   virtual void parse(std::string_view token, const ClientInfo& client, ParseCallback done) = 0;
+
+  // As TokenSource::reload(): SIGHUP, re-read the parser's files now, keep the old table on error.
+  virtual void reload() {}
 };
 
 }  // namespace quictun::sdk
