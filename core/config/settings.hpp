@@ -9,6 +9,7 @@
 #include <quictun/sdk/config.hpp>
 
 #include "quic/connection.hpp"
+#include "quic/server_endpoint.hpp"
 #include "quic/tls.hpp"
 
 namespace quictun::config {
@@ -42,6 +43,7 @@ struct ServerSettings : CommonSettings {
   std::string token_parser_key_origin;      // where it was given
   quic::TlsServerOptions tls;
   std::uint64_t backend_connect_timeout_ms = 10000;  // a backend that does not answer by then is unreachable (0x03)
+  quic::ServerLimits limits;                // admission: connection limits, Retry, stateless resets
 };
 
 struct ListenerSettings {
@@ -60,6 +62,7 @@ struct ClientSettings : CommonSettings {
   quic::TlsClientOptions tls;
   std::uint64_t connect_timeout_ms = 10000;   // an application connection waits this long for QUIC
   std::uint64_t setup_timeout_ms = 30000;     // and this long for the server's answer to its token
+  std::uint64_t test_rebind_every_ms = 0;     // tests only: move the connection to a new local port this often
 };
 
 enum class ParseResult { run, exit_ok };

@@ -4,14 +4,31 @@
 #include <gnutls/x509.h>
 #include <ngtcp2/ngtcp2_crypto_gnutls.h>
 
+#include <algorithm>
 #include <cstring>
 #include <ctime>
+#include <fstream>
+#include <iterator>
 
 #include "util/error.hpp"
 #include "util/random.hpp"
 
 namespace quictun::quic {
 namespace {
+
+// HMAC-SHA256 keyed by the key file's bytes over a fixed label: the secret is as private as the
+// key itself and one-way, so reset tokens reveal nothing of the key.
+std::array<std::uint8_t, 32> derive_reset_secret(const std::string& key_file) {
+  std::ifstream in(key_file, std::ios::binary);
+  std::string key((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!in.good() && !in.eof()) throw RuntimeError("cannot read key file \"" + key_file + "\"");
+  static constexpr char kLabel[] = "quictun stateless reset secret v1";
+  std::array<std::uint8_t, 32> out{};
+  if (gnutls_hmac_fast(GNUTLS_MAC_SHA256, key.data(), key.size(), kLabel, sizeof kLabel - 1, out.data()) != 0)
+    throw RuntimeError("cannot derive the stateless reset secret from \"" + key_file + "\"");
+  std::fill(key.begin(), key.end(), '\0');
+  return out;
+}
 
 // TLS 1.3 only, the AEADs QUIC defines, and no middlebox compatibility mode (QUIC forbids it).
 constexpr const char* kPriority =
@@ -123,9 +140,11 @@ TlsServerContext::TlsServerContext(const TlsServerOptions& options)
       check_file(gnutls_certificate_set_x509_key_file(cred_, options.cert_file.c_str(), options.key_file.c_str(),
                                                       GNUTLS_X509_FMT_PEM),
                  "cannot load certificate/key", options.cert_file + "\" / \"" + options.key_file);
+      reset_secret_ = derive_reset_secret(options.key_file);
     } else {
       add_generated_certificate(cred_);
       generated_ = true;
+      random_bytes(reset_secret_, GNUTLS_RND_KEY);
     }
     if (options.require_client_cert) {
       if (options.ca_file.empty())

@@ -5,6 +5,8 @@
 #include <gnutls/gnutls.h>
 #include <ngtcp2/ngtcp2_crypto.h>
 
+#include <array>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -59,12 +61,17 @@ class TlsServerContext {
   // `arq`: also offer (client) / accept (server) alpn_protocol_arq.
   std::unique_ptr<TlsSession> new_session(ngtcp2_crypto_conn_ref* ref, bool arq) const;
   bool generated_certificate() const { return generated_; }
+  // 32 bytes derived from the private key (random with a generated certificate): stateless
+  // reset tokens made from it are the same after a restart, so a restarted server can tell the
+  // clients of its previous life that their connections are gone.
+  const std::array<std::uint8_t, 32>& reset_secret() const { return reset_secret_; }
 
  private:
   gnutls_certificate_credentials_t cred_ = nullptr;
   gnutls_priority_t priority_ = nullptr;
   bool require_client_cert_ = false;
   bool generated_ = false;
+  std::array<std::uint8_t, 32> reset_secret_{};
 };
 
 class TlsClientContext {
