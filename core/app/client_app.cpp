@@ -205,7 +205,7 @@ void ClientApp::on_resolved(std::optional<SocketAddress> remote, const std::stri
   try {
     quic::ConnectionObserver& observer = *this;  // a private base: converted here, where it is visible
     endpoint_ = std::make_unique<quic::ClientEndpoint>(loop_, *remote, settings_.quic, tls_, observer,
-                                                       settings_.test_drop_rate);
+                                                       settings_.test_drop_rate, settings_.test_rebind_every_ms);
     spdlog::debug("connecting to server {} at {}", settings_.server_endpoint, remote->to_string());
   } catch (const std::exception& e) {
     endpoint_.reset();

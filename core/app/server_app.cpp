@@ -22,7 +22,7 @@ ServerApp::ServerApp(const config::ServerSettings& settings, event_base* loop, p
     if (endpoint_) endpoint_->for_each_connection(each);
   });
   SocketAddress listen = resolve_udp(split_host_port(settings.listen_on, "--listen-on"), "--listen-on");
-  endpoint_ = std::make_unique<quic::ServerEndpoint>(loop, listen, settings.quic, tls_, static_cast<quic::ServerEndpoint::Listener&>(*this), settings.test_drop_rate);
+  endpoint_ = std::make_unique<quic::ServerEndpoint>(loop, listen, settings.quic, settings.limits, tls_, static_cast<quic::ServerEndpoint::Listener&>(*this), settings.test_drop_rate);
   spdlog::info("listening on UDP {} (token parser {})", endpoint_->local_address().to_string(), settings.token_parser);
 }
 

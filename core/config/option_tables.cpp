@@ -149,6 +149,22 @@ const std::vector<Option<ServerSettings>>& server_options() {
       {{.section = "server", .key = "drain_timeout_ms", .flag = "--drain-timeout-ms", .kind = Kind::integer, .min = 0,
         .max = kHourMs, .help = "on SIGTERM/SIGINT, how long open tunnels may finish before the connections close (default 30000)"},
        [](S& s, const Value& v) { s.drain_timeout_ms = v.number; }},
+      {{.section = "server", .key = "max_connections", .flag = "--max-connections", .kind = Kind::integer, .min = 1,
+        .max = 1'000'000, .help = "QUIC connections open at once; more are refused (default 10000)"},
+       [](S& s, const Value& v) { s.limits.max_connections = v.number; }},
+      {{.section = "server", .key = "max_connections_per_source", .kind = Kind::integer, .min = 1, .max = 1'000'000},
+       [](S& s, const Value& v) { s.limits.max_connections_per_source = v.number; }},
+      {{.section = "server", .key = "max_handshakes", .kind = Kind::integer, .min = 1, .max = 1'000'000},
+       [](S& s, const Value& v) { s.limits.max_handshakes = v.number; }},
+      {{.section = "server", .key = "retry", .flag = "--retry",
+        .help = "address validation by Retry: auto (default: under load and for busy sources), always or never"},
+       [](S& s, const Value& v) { s.limits.retry = parse_retry_mode(v.text, v.origin); }},
+      {{.section = "server", .key = "retry_source_rate", .kind = Kind::integer, .min = 0, .max = 1'000'000},
+       [](S& s, const Value& v) { s.limits.retry_source_rate = static_cast<double>(v.number); }},
+      {{.section = "server", .key = "retry_global_rate", .kind = Kind::integer, .min = 0, .max = 10'000'000},
+       [](S& s, const Value& v) { s.limits.retry_global_rate = static_cast<double>(v.number); }},
+      {{.section = "server", .key = "reset_rate", .kind = Kind::integer, .min = 0, .max = 1'000'000},
+       [](S& s, const Value& v) { s.limits.reset_rate = static_cast<double>(v.number); }},
   };
   return table;
 }
@@ -194,6 +210,10 @@ const std::vector<Option<ClientSettings>>& client_options() {
        [](S& s, const Value& v) {
          if (v.yes) s.tls.verify_server = true;
        }},
+      {{.section = "client", .key = "test_rebind_every_ms", .flag = "--test-rebind-every-ms", .kind = Kind::integer,
+        .min = 0, .max = kHourMs,
+        .help = "TESTING ONLY: move the QUIC connection to a new local port this often (connection migration)"},
+       [](S& s, const Value& v) { s.test_rebind_every_ms = v.number; }},
       {{.section = "client", .key = "listener", .kind = Kind::nested}, nullptr},
   };
   return table;

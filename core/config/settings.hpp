@@ -9,6 +9,7 @@
 #include <quictun/sdk/config.hpp>
 
 #include "quic/connection.hpp"
+#include "quic/server_endpoint.hpp"
 #include "quic/tls.hpp"
 
 namespace quictun::config {
@@ -58,6 +59,7 @@ struct ServerSettings : CommonSettings {
   quic::TlsServerOptions tls;
   std::uint64_t backend_connect_timeout_ms = 10000;  // a backend that does not answer by then is unreachable (0x03)
   std::uint64_t drain_timeout_ms = 30000;  // on SIGTERM, open tunnels get this long before CONNECTION_CLOSE
+  quic::ServerLimits limits;                // admission: connection limits, Retry, stateless resets
 };
 
 struct ListenerSettings {
@@ -77,6 +79,7 @@ struct ClientSettings : CommonSettings {
   std::uint64_t connect_timeout_ms = 10000;   // an application connection waits this long for QUIC
   std::uint64_t setup_timeout_ms = 30000;     // and this long for the server's answer to its token
   std::uint64_t drain_timeout_ms = 30000;     // on SIGTERM, open tunnels get this long before CONNECTION_CLOSE
+  std::uint64_t test_rebind_every_ms = 0;     // tests only: move the connection to a new local port this often
 };
 
 enum class ParseResult { run, exit_ok };

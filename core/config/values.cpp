@@ -63,6 +63,14 @@ bool parse_on_off(const std::string& text, const std::string& origin) {
   throw UsageError(origin + ": expected on or off, got \"" + text + "\"");
 }
 
+quic::ServerLimits::Retry parse_retry_mode(const std::string& text, const std::string& origin) {
+  std::string v = lower(text);
+  if (v == "auto") return quic::ServerLimits::Retry::automatic;
+  if (v == "always") return quic::ServerLimits::Retry::always;
+  if (v == "never") return quic::ServerLimits::Retry::never;
+  throw UsageError(origin + ": unknown retry mode \"" + text + "\" (use auto, always or never)");
+}
+
 std::string check_log_level(const std::string& level, const std::string& origin) {
   static const std::set<std::string> levels = {"trace", "debug", "info", "warn", "error", "off"};
   std::string v = lower(level);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "quic/connection.hpp"
+#include "quic/server_endpoint.hpp"
 
 namespace quictun::config {
 
@@ -27,6 +28,9 @@ std::string parse_congestion_name(const std::string& text, const std::string& or
 
 // "K:M" (data and parity datagrams per block), "on" (20:2) or "off".
 void parse_fec(const std::string& text, const std::string& origin, quic::TransportConfig& q);
+
+// auto, always or never ([server] retry).
+quic::ServerLimits::Retry parse_retry_mode(const std::string& text, const std::string& origin);
 
 // on/off, true/false, yes/no, 1/0, in any case.
 bool parse_on_off(const std::string& text, const std::string& origin);

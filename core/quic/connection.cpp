@@ -4,6 +4,8 @@
 #include <ngtcp2/ngtcp2_crypto_gnutls.h>
 #include <spdlog/spdlog.h>
 
+#include <netinet/in.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -28,6 +30,21 @@ ngtcp2_path make_path(const SocketAddress& local, const SocketAddress& remote) {
   p.remote.addr = const_cast<sockaddr*>(remote.sa());
   p.remote.addrlen = remote.len;
   return p;
+}
+
+bool same_address(const ngtcp2_addr& a, const SocketAddress& b) {
+  if (a.addrlen != b.len || a.addr->sa_family != b.family()) return false;
+  if (b.family() == AF_INET) {
+    const auto* x = reinterpret_cast<const sockaddr_in*>(a.addr);
+    const auto* y = reinterpret_cast<const sockaddr_in*>(b.sa());
+    return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+  }
+  if (b.family() == AF_INET6) {
+    const auto* x = reinterpret_cast<const sockaddr_in6*>(a.addr);
+    const auto* y = reinterpret_cast<const sockaddr_in6*>(b.sa());
+    return x->sin6_port == y->sin6_port && std::memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0;
+  }
+  return std::memcmp(a.addr, b.sa(), b.len) == 0;
 }
 
 ngtcp2_cid random_cid() {
@@ -80,6 +97,20 @@ struct ConnectionCallbacks {
       std::abort();
     }
   }
+  static int recv_crypto_data(ngtcp2_conn* conn, ngtcp2_encryption_level level, uint64_t offset, const uint8_t* data,
+                              size_t size, void* user_data) {
+    self(user_data).crypto_received_ = true;
+    return ngtcp2_crypto_recv_crypto_data_cb(conn, level, offset, data, size, user_data);
+  }
+  static int recv_stateless_reset(ngtcp2_conn*, const ngtcp2_pkt_stateless_reset*, void* user_data) {
+    self(user_data).stateless_reset_ = true;
+    return 0;
+  }
+  static int recv_retry(ngtcp2_conn* conn, const ngtcp2_pkt_hd* hd, void* user_data) {
+    spdlog::debug("{}: the server asked for address validation (Retry); sending the Initial again with its token",
+                  self(user_data).endpoint_.log_name);
+    return ngtcp2_crypto_recv_retry_cb(conn, hd, user_data);
+  }
   static int new_cid(ngtcp2_conn*, ngtcp2_cid* cid, uint8_t* token, size_t len, void* user_data) {
     return self(user_data).on_new_connection_id(cid, token, len);
   }
@@ -98,9 +129,10 @@ ngtcp2_callbacks Connection::callbacks(bool server) {
     cb.recv_client_initial = ngtcp2_crypto_recv_client_initial_cb;
   } else {
     cb.client_initial = ngtcp2_crypto_client_initial_cb;
-    cb.recv_retry = ngtcp2_crypto_recv_retry_cb;
+    cb.recv_retry = ConnectionCallbacks::recv_retry;
+    cb.recv_stateless_reset = ConnectionCallbacks::recv_stateless_reset;
   }
-  cb.recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb;
+  cb.recv_crypto_data = ConnectionCallbacks::recv_crypto_data;
   cb.encrypt = ngtcp2_crypto_encrypt_cb;
   cb.decrypt = ngtcp2_crypto_decrypt_cb;
   cb.hp_mask = ngtcp2_crypto_hp_mask_cb;
@@ -239,7 +271,8 @@ std::unique_ptr<Connection> Connection::connect(const Endpoint& endpoint, const 
 
 std::unique_ptr<Connection> Connection::accept(const Endpoint& endpoint, const TransportConfig& config,
                                                const TlsServerContext& tls, const ReceivedDatagram& first,
-                                               ConnectionObserver& observer, Link link) {
+                                               ConnectionObserver& observer, Link link,
+                                               const ngtcp2_cid* retried_odcid) {
   ngtcp2_pkt_hd hd;
   if (ngtcp2_accept(&hd, first.data, first.size) != 0) return nullptr;
   std::unique_ptr<Connection> c(new Connection(endpoint, config, observer, first.remote, first.local));
@@ -249,8 +282,13 @@ std::unique_ptr<Connection> Connection::accept(const Endpoint& endpoint, const T
   c->init_settings(settings, params, true);
   // A plain client may still choose ARQ in the handshake, whose header needs the room.
   if (link == Link::plain && !config.arq) settings.max_tx_udp_payload_size = 1452;
-  params.original_dcid = hd.dcid;
+  // After a Retry the client's first Initial went to another ID than this one (RFC 9000 7.3).
+  params.original_dcid = retried_odcid ? *retried_odcid : hd.dcid;
   params.original_dcid_present = 1;
+  if (retried_odcid) {
+    params.retry_scid = hd.dcid;
+    params.retry_scid_present = 1;
+  }
   params.stateless_reset_token_present = 1;
   ngtcp2_cid scid = random_cid();
   if (ngtcp2_crypto_generate_stateless_reset_token(params.stateless_reset_token, endpoint.reset_secret, 32, &scid) != 0)
@@ -388,10 +426,43 @@ void Connection::read_packet(const ReceivedDatagram& d) {
     handle_ngtcp2_error(rv, "read");
     return;
   }
+  sync_path();
   schedule_write();
 }
 
+bool Connection::migrate(UdpSocket& socket) {
+  if (server_ || state_ != State::open) return false;
+  const SocketAddress local = socket.local_address();
+  ngtcp2_path path = make_path(local, remote_);
+  int rv = ngtcp2_conn_initiate_immediate_migration(conn_, &path, now_ns());
+  if (rv != 0) {
+    spdlog::warn("{}: cannot move the connection to {}: {}", endpoint_.log_name, local.to_string(), ngtcp2_strerror(rv));
+    return false;
+  }
+  endpoint_.socket = &socket;
+  local_ = local;
+  schedule_write();
+  return true;
+}
+
+void Connection::sync_path() {
+  const ngtcp2_path* p = ngtcp2_conn_get_path(conn_);
+  if (same_address(p->remote, remote_) && same_address(p->local, local_)) return;
+  const SocketAddress old = remote_;
+  remote_ = from_sockaddr(p->remote.addr, p->remote.addrlen);
+  local_ = from_sockaddr(p->local.addr, p->local.addrlen);
+  spdlog::debug("{}: peer moved from {} to {}", endpoint_.log_name, old.to_string(), remote_.to_string());
+  observer_.on_path_changed(*this, old);
+}
+
 void Connection::handle_ngtcp2_error(int rv, const char* where) {
+  if (rv == NGTCP2_ERR_DRAINING && stateless_reset_) {
+    // The peer lost this connection (a restarted server): say so now, not after seconds of silence.
+    const std::string reason = "stateless reset: the peer no longer knows this connection (restarted?)";
+    spdlog::info("{}: {}", endpoint_.log_name, reason);
+    enter_draining(reason);
+    return;
+  }
   if (rv == NGTCP2_ERR_DRAINING) {
     const ngtcp2_ccerr* err = ngtcp2_conn_get_ccerr(conn_);
     std::string reason;
@@ -574,6 +645,7 @@ void Connection::queue(std::int64_t id, Stream& s) {
 
 void Connection::write_packets() {
   if (state_ != State::handshaking && state_ != State::open) return;
+  sync_path();
   std::uint64_t ts = now_ns();
   std::size_t max_payload = ngtcp2_conn_get_path_max_tx_udp_payload_size(conn_);
   // ngtcp2 needs room for its largest packet, a PMTUD probe bigger than the path's current
@@ -669,6 +741,17 @@ void Connection::write_packets() {
     if (arq_tx_) {
       arq_tx_->seal(out, len, ts);
       len += arq_header;
+    }
+    if (!same_address(ps.path.remote, remote_) || !same_address(ps.path.local, local_)) {
+      // A packet for another path than the current one (a path validation probe, RFC 9000
+      // 8.2): it leaves on its own, to that path's address, outside the batch and FEC.
+      flush(tx_.data(), batch_len, segment);
+      batch_len = 0;
+      const SocketAddress to = from_sockaddr(ps.path.remote.addr, ps.path.remote.addrlen);
+      const SocketAddress from = from_sockaddr(ps.path.local.addr, ps.path.local.addrlen);
+      endpoint_.socket->send(to, &from, out, len, len);
+      if (++packets >= max_packets) break;
+      continue;
     }
     if (batch_len == 0) {
       segment = len;

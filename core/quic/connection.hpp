@@ -100,6 +100,8 @@ class ConnectionObserver {
   virtual void on_remote_stream(Connection&, std::int64_t /*stream_id*/) {}  // the peer opened a stream
   virtual void on_streams_available(Connection&) {}                          // open_stream() may succeed again
   virtual void on_connection_id(Connection&, const ngtcp2_cid&, bool /*added*/) {}
+  // The peer now sends from another address (NAT rebinding, migration): remote() says which.
+  virtual void on_path_changed(Connection&, const SocketAddress& /*old_remote*/) {}
   // The connection is over; `reason` is empty for a clean close. It may be destroyed after
   // this returns, but not from inside the call.
   virtual void on_connection_closed(Connection&, const std::string& reason) = 0;
@@ -120,11 +122,13 @@ class Connection {
                                              ConnectionObserver& observer);
   // Accepts a client's first Initial packet; nullptr when it is not acceptable.
   // `first` is the QUIC packet itself; `link` says how the client wrapped it, and the server
-  // answers in kind.
+  // answers in kind. `retried_odcid` is set when `first` carried a valid Retry token: the
+  // client's original destination ID, which the server must echo in its transport parameters.
   enum class Link { plain, fec };
   static std::unique_ptr<Connection> accept(const Endpoint& endpoint, const TransportConfig& config,
                                             const TlsServerContext& tls, const ReceivedDatagram& first,
-                                            ConnectionObserver& observer, Link link = Link::plain);
+                                            ConnectionObserver& observer, Link link = Link::plain,
+                                            const ngtcp2_cid* retried_odcid = nullptr);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -165,8 +169,15 @@ class Connection {
   std::size_t stream_count() const { return streams_.size(); }
   std::uint64_t last_receive_ns() const { return last_rx_ns_; }  // when a datagram last arrived
   ConnectionStats stats() const;
+  // A server's connection decrypted its client's Initial: false after a forged or garbled
+  // first datagram, which the endpoint then forgets at once.
+  bool initial_decrypted() const { return crypto_received_; }
   // Drops the connection without telling the peer (it is presumed dead).
   void abandon(const std::string& reason);
+  // A client's connection moves to `socket` (a new local address or port) at once, with a
+  // fresh connection ID (RFC 9000 9.5); the server validates the new path. False when ngtcp2
+  // refuses (handshake not confirmed, no spare connection ID): the old socket stays in use.
+  bool migrate(UdpSocket& socket);
 
  private:
   struct Chunk {
@@ -203,6 +214,7 @@ class Connection {
   void enable_fec();
   void enable_arq();
   void read_packet(const ReceivedDatagram& datagram);
+  void sync_path();  // follows ngtcp2's current path (migration, or back after a failed validation)
   void on_arq_datagram(const ReceivedDatagram& datagram);
   void arm_arq_timer();
   std::uint64_t min_rtt_ns() const;
@@ -262,6 +274,8 @@ class Connection {
   Event timer_;
   Event write_event_;
   bool in_callback_ = false;
+  bool crypto_received_ = false;  // some CRYPTO data decrypted (the handshake is real)
+  bool stateless_reset_ = false;  // the peer answered with a stateless reset
   std::uint64_t last_rx_ns_ = 0;
   std::uint64_t last_trace_ns_ = 0;
   std::uint64_t datagrams_sent_ = 0, bytes_sent_ = 0, datagrams_received_ = 0, bytes_received_ = 0;

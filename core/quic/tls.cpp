@@ -4,14 +4,31 @@
 #include <gnutls/x509.h>
 #include <ngtcp2/ngtcp2_crypto_gnutls.h>
 
+#include <algorithm>
 #include <cstring>
 #include <ctime>
+#include <fstream>
+#include <iterator>
 
 #include "util/error.hpp"
 #include "util/random.hpp"
 
 namespace quictun::quic {
 namespace {
+
+// HMAC-SHA256 keyed by the key file's bytes over a fixed label: the secret is as private as the
+// key itself and one-way, so reset tokens reveal nothing of the key.
+std::array<std::uint8_t, 32> derive_reset_secret(const std::string& key_file) {
+  std::ifstream in(key_file, std::ios::binary);
+  std::string key((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!in.good() && !in.eof()) throw RuntimeError("cannot read key file \"" + key_file + "\"");
+  static constexpr char kLabel[] = "quictun stateless reset secret v1";
+  std::array<std::uint8_t, 32> out{};
+  if (gnutls_hmac_fast(GNUTLS_MAC_SHA256, key.data(), key.size(), kLabel, sizeof kLabel - 1, out.data()) != 0)
+    throw RuntimeError("cannot derive the stateless reset secret from \"" + key_file + "\"");
+  std::fill(key.begin(), key.end(), '\0');
+  return out;
+}
 
 // TLS 1.3 only, the AEADs QUIC defines, and no middlebox compatibility mode (QUIC forbids it).
 constexpr const char* kPriority =
@@ -144,6 +161,10 @@ std::shared_ptr<gnutls_certificate_credentials_st> load_server_credentials(const
 TlsServerContext::TlsServerContext(const TlsServerOptions& options)
     : options_(options), cred_(load_server_credentials(options)), require_client_cert_(options.require_client_cert),
       generated_(options.cert_file.empty()) {
+  if (generated_)
+    random_bytes(reset_secret_, GNUTLS_RND_KEY);
+  else
+    reset_secret_ = derive_reset_secret(options.key_file);
   check(gnutls_priority_init(&priority_, kPriority, nullptr), "TLS priority");
 }
 

@@ -5,6 +5,8 @@
 #include <gnutls/gnutls.h>
 #include <ngtcp2/ngtcp2_crypto.h>
 
+#include <array>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -65,6 +67,10 @@ class TlsServerContext {
   // Re-reads the certificate, key and CA files (SIGHUP). New handshakes use them; open
   // connections keep theirs. On failure the old ones stay and `error` says why.
   bool reload(std::string& error);
+  // 32 bytes derived from the private key (random with a generated certificate): stateless
+  // reset tokens made from it are the same after a restart, so a restarted server can tell the
+  // clients of its previous life that their connections are gone. A reload (SIGHUP) keeps it.
+  const std::array<std::uint8_t, 32>& reset_secret() const { return reset_secret_; }
 
  private:
   TlsServerOptions options_;
@@ -72,6 +78,7 @@ class TlsServerContext {
   gnutls_priority_t priority_ = nullptr;
   bool require_client_cert_ = false;
   bool generated_ = false;
+  std::array<std::uint8_t, 32> reset_secret_{};
 };
 
 class TlsClientContext {

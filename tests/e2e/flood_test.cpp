@@ -1,0 +1,186 @@
+// Handshake-flood defences through the real programs: forged Initials (well-formed, but their
+// payload is random, so they never decrypt) from many ports make the server answer with Retry
+// instead of keeping state, a real client still connects during the flood, and the log stays
+// short. And the connection limits refuse new clients with a reason both sides log.
+#include <gtest/gtest.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include "harness.hpp"
+
+using namespace quictun::test;
+
+namespace {
+
+std::size_t count(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+std::size_t lines(const std::string& text) { return count(text, "\n"); }
+
+// A QUIC v1 Initial as a client would send it (long header, 8..20-byte IDs, padded to 1200
+// bytes), except that its protected payload is random bytes.
+std::vector<unsigned char> forged_initial(std::mt19937_64& rng) {
+  std::vector<unsigned char> p;
+  p.push_back(0xc3);  // long header, fixed bit, Initial, 4-byte packet number
+  for (unsigned char b : {0, 0, 0, 1}) p.push_back(b);
+  for (int id = 0; id < 2; ++id) {
+    const std::size_t len = 8 + rng() % 13;
+    p.push_back(static_cast<unsigned char>(len));
+    for (std::size_t i = 0; i < len; ++i) p.push_back(static_cast<unsigned char>(rng()));
+  }
+  p.push_back(0);  // no token
+  const std::size_t rest = 1200 - p.size() - 2;
+  p.push_back(static_cast<unsigned char>(0x40 | (rest >> 8)));
+  p.push_back(static_cast<unsigned char>(rest & 0xff));
+  while (p.size() < 1200) p.push_back(static_cast<unsigned char>(rng()));
+  return p;
+}
+
+// Sends forged Initials to 127.0.0.1:`port` from `ports` sockets at about `per_second`, on a
+// thread, until destroyed.
+class Flood {
+ public:
+  Flood(int port, int ports, int per_second) {
+    for (int i = 0; i < ports; ++i) fds_.push_back(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(static_cast<std::uint16_t>(port));
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    thread_ = std::thread([this, to, per_second] {
+      std::mt19937_64 rng(7);
+      const auto start = std::chrono::steady_clock::now();
+      while (!stop_) {
+        auto p = forged_initial(rng);
+        sendto(fds_[sent_ % fds_.size()], p.data(), p.size(), 0, reinterpret_cast<const sockaddr*>(&to), sizeof to);
+        ++sent_;
+        const auto due = start + std::chrono::microseconds(sent_ * 1'000'000 / per_second);
+        std::this_thread::sleep_until(due);
+      }
+    });
+  }
+  ~Flood() {
+    stop_ = true;
+    thread_.join();
+    for (int fd : fds_) close(fd);
+  }
+  std::uint64_t sent() const { return sent_; }
+
+ private:
+  std::vector<int> fds_;
+  std::atomic<bool> stop_{false};
+  std::atomic<std::uint64_t> sent_{0};
+  std::thread thread_;
+};
+
+}  // namespace
+
+TEST(Flood, ForgedInitialsGetRetryAndARealClientStillConnects) {
+  TempDir dir;
+  const int backend_port = free_tcp_port(), server_port = free_udp_port(), client_port = free_tcp_port();
+  Backend backend(listen_tcp(backend_port), echo_handler);
+  Process server({bin_path("quictun-server"), "--listen-on", "127.0.0.1:" + std::to_string(server_port), "--plugin-dir",
+                  plugin_dir()},
+                 dir.file("server.log"));
+  ASSERT_TRUE(server.wait_for_log("listening on UDP")) << server.log();
+  const std::size_t startup_lines = lines(server.log());
+  const auto start = std::chrono::steady_clock::now();
+  std::string echoed;
+  std::chrono::steady_clock::duration connect_took{};
+  std::uint64_t forged = 0;
+  {
+    Flood flood(server_port, 100, 5000);
+    std::this_thread::sleep_for(1s);  // the flood is on before the real client comes
+    Process client({bin_path("quictun-client"), "--listen-on", "tcp:127.0.0.1:" + std::to_string(client_port),
+                    "--server-endpoint", "127.0.0.1:" + std::to_string(server_port), "--insecure-skip-verify",
+                    "--token-source", "tcp:127.0.0.1:" + std::to_string(backend_port), "--plugin-dir", plugin_dir(),
+                    "--log-level", "debug"},
+                   dir.file("client.log"));
+    ASSERT_TRUE(client.wait_for_log("listening on")) << client.log();
+    const auto t0 = std::chrono::steady_clock::now();
+    const std::string data = random_bytes(1 << 20, 5);
+    echoed = send_and_read(connect_tcp(client_port), data, 20s);
+    connect_took = std::chrono::steady_clock::now() - t0;
+    EXPECT_TRUE(echoed == data) << client.log();
+    EXPECT_TRUE(client.wait_for_log("Retry", 1s)) << "the real client too was asked to prove its address\n" << client.log();
+    std::this_thread::sleep_for(1s);
+    forged = flood.sent();
+  }
+  const auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::this_thread::sleep_for(1200ms);  // the last summary line
+  const std::string slog = server.log();
+  EXPECT_GT(forged, 5000u);
+  EXPECT_GE(count(slog, "Retry sent"), 1u) << slog;
+  EXPECT_EQ(count(slog, "new QUIC connection"), 0u) << "not logged at info";
+  // A summary a second (plus the first event's own line and the real client's two), not a
+  // line per forged packet.
+  const std::size_t flood_lines = lines(slog) - startup_lines;
+  EXPECT_LE(flood_lines, static_cast<std::size_t>(2 * seconds + 4)) << slog;
+  std::cout << forged << " forged Initials in " << seconds << " s: " << flood_lines
+            << " server log lines; real client's 1 MiB echo took "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(connect_took).count() << " ms\n";
+}
+
+TEST(Flood, UndecryptableInitialsKeepNoConnectionAndFewLogLines) {
+  TempDir dir;
+  const int server_port = free_udp_port();
+  Process server({bin_path("quictun-server"), "--listen-on", "127.0.0.1:" + std::to_string(server_port), "--plugin-dir",
+                  plugin_dir(), "--retry", "never"},
+                 dir.file("server.log"));
+  ASSERT_TRUE(server.wait_for_log("listening on UDP")) << server.log();
+  const std::size_t startup_lines = lines(server.log());
+  const auto start = std::chrono::steady_clock::now();
+  {
+    Flood flood(server_port, 300, 10000);
+    std::this_thread::sleep_for(3s);
+  }
+  const auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::this_thread::sleep_for(1200ms);
+  const std::string slog = server.log();
+  EXPECT_GE(count(slog, "undecryptable Initial dropped"), 2u) << slog;
+  EXPECT_EQ(count(slog, "Retry sent"), 0u) << slog;
+  EXPECT_LE(lines(slog) - startup_lines, static_cast<std::size_t>(seconds + 3)) << slog;
+}
+
+TEST(Flood, ConnectionLimitsRefuseNewClientsWithAReason) {
+  TempDir dir;
+  const int backend_port = free_tcp_port(), server_port = free_udp_port();
+  Backend backend(listen_tcp(backend_port), echo_handler);
+  std::ofstream(dir.file("server.toml")) << "[server]\nmax_connections_per_source = 1\n";
+  Process server({bin_path("quictun-server"), "--listen-on", "127.0.0.1:" + std::to_string(server_port), "--plugin-dir",
+                  plugin_dir(), "--config", dir.file("server.toml")},
+                 dir.file("server.log"));
+  ASSERT_TRUE(server.wait_for_log("listening on UDP")) << server.log();
+  std::vector<std::unique_ptr<Process>> clients;
+  std::vector<int> ports;
+  for (int i = 0; i < 2; ++i) {
+    ports.push_back(free_tcp_port());
+    clients.push_back(std::make_unique<Process>(
+        std::vector<std::string>{bin_path("quictun-client"), "--listen-on", "tcp:127.0.0.1:" + std::to_string(ports[i]),
+                                 "--server-endpoint", "127.0.0.1:" + std::to_string(server_port),
+                                 "--insecure-skip-verify", "--token-source",
+                                 "tcp:127.0.0.1:" + std::to_string(backend_port), "--plugin-dir", plugin_dir(),
+                                 "--connect-timeout-ms", "2000"},
+        dir.file("client" + std::to_string(i) + ".log")));
+    ASSERT_TRUE(clients[i]->wait_for_log("listening on")) << clients[i]->log();
+  }
+  // The first client holds its connection open with a tunnel.
+  int held = connect_tcp(ports[0]);
+  ASSERT_TRUE(write_all(held, "x", 1));
+  char c = 0;
+  ASSERT_EQ(recv(held, &c, 1, 0), 1) << clients[0]->log();
+  // The second, from the same address, is refused, and both sides say why.
+  EXPECT_EQ(send_and_read(connect_tcp(ports[1]), "refused?", 10s), "");
+  EXPECT_TRUE(server.wait_for_log("max_connections_per_source (1) reached", 2s)) << server.log();
+  EXPECT_TRUE(clients[1]->wait_for_log("too many connections from this address", 2s)) << clients[1]->log();
+  close(held);
+}
