@@ -103,6 +103,10 @@ const std::vector<Option<ServerSettings>>& server_options() {
       {{.section = "server", .key = "backend_connect_timeout_ms", .flag = "--backend-connect-timeout-ms",
         .kind = Kind::integer, .min = 1, .max = kHourMs, .help = "backend connect timeout (default 10000)"},
        [](S& s, const Value& v) { s.backend_connect_timeout_ms = v.number; }},
+      {{.section = "server", .key = "allow", .flag = "--allow", .kind = Kind::text_list,
+        .help = "backends a token may name, e.g. tcp:10.0.0.0/8:22, tcp:db.internal:5432, unix:/run/app/*.sock "
+                "(repeatable); once given, every other backend is refused with 0x02 (default: all)"},
+       [](S& s, const Value& v) { s.allow = tunnel::BackendAllowlist(v.list, v.list_origins); }},
   };
   return table;
 }

@@ -10,6 +10,7 @@
 
 #include "quic/connection.hpp"
 #include "quic/tls.hpp"
+#include "tunnel/backend_allowlist.hpp"
 
 namespace quictun::config {
 
@@ -42,6 +43,7 @@ struct ServerSettings : CommonSettings {
   std::string token_parser_key_origin;      // where it was given
   quic::TlsServerOptions tls;
   std::uint64_t backend_connect_timeout_ms = 10000;  // a backend that does not answer by then is unreachable (0x03)
+  tunnel::BackendAllowlist allow;  // [server] allow / --allow; inactive when neither gives one
 };
 
 struct ListenerSettings {

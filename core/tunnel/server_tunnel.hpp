@@ -8,6 +8,7 @@
 #include <quictun/sdk/token.hpp>
 
 #include "plugin/transport_set.hpp"
+#include "tunnel/backend_allowlist.hpp"
 #include "tunnel/relay.hpp"
 #include "tunnel/wire.hpp"
 
@@ -20,6 +21,7 @@ class ServerTunnel : public Relay {
     sdk::TokenParser& parser;
     plugin::TransportSet& transports;
     std::uint64_t connect_timeout_ms;  // backend connect timeout
+    const BackendAllowlist& allow;     // checked after the parser, before any transport dials
   };
 
   ServerTunnel(Services& services, quic::Connection& connection, std::int64_t stream_id, std::uint64_t id);
