@@ -6,6 +6,32 @@
 #include "util/log_fields.hpp"
 
 namespace quictun::app {
+namespace {
+
+bool is_loopback(const SocketAddress& a) {
+  std::optional<IpAddress> ip = parse_ip(a.ip_string());
+  if (!ip) return false;
+  if (ip->family == AF_INET) return ip->bytes[0] == 127;
+  static constexpr std::array<std::uint8_t, 16> kLoopback6 = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  return ip->bytes == kLoopback6;
+}
+
+// The cleartext parser lets a client name any backend: reachable from the network, with no
+// allow list and no client certificates, the server relays for anyone to anywhere it can reach.
+void warn_if_open_relay(const config::ServerSettings& s, const SocketAddress& listen) {
+  if (s.allow.active()) {
+    spdlog::info("backend allow list: {} entr{}; other backends are refused", s.allow.size(),
+                 s.allow.size() == 1 ? "y" : "ies");
+    return;
+  }
+  if (plugin::normalize_name(s.token_parser) != "cleartext" || s.tls.require_client_cert || is_loopback(listen)) return;
+  spdlog::warn("OPEN RELAY: the cleartext token parser on {} with no [server] allow list and no client "
+               "certificates (--verify-remote-endpoint) lets anyone who reaches this port connect to any address "
+               "this host can reach. Add --allow / [server] allow = [...] entries, or require mTLS",
+               listen.to_string());
+}
+
+}  // namespace
 
 ServerApp::ServerApp(const config::ServerSettings& settings, event_base* loop, plugin::PluginLoader& loader)
     : settings_(settings), transports_(loader, settings), classifiers_(loader, settings), tls_(settings.tls) {
@@ -13,7 +39,7 @@ ServerApp::ServerApp(const config::ServerSettings& settings, event_base* loop, p
                                 settings.plugin_config("token_parser." + plugin::normalize_name(settings.token_parser),
                                                        settings.token_parser_key, settings.token_parser_key_origin));
   services_ = std::make_unique<tunnel::ServerTunnel::Services>(
-      tunnel::ServerTunnel::Services{loop, *parser_, transports_, settings.backend_connect_timeout_ms, classifiers_});
+      tunnel::ServerTunnel::Services{loop, *parser_, transports_, settings.backend_connect_timeout_ms, classifiers_, settings.allow});
   reaper_.assign(loop, -1, 0, [this](short) { retired_.clear(); });
   if (tls_.generated_certificate())
     spdlog::warn("no --cert-file/--key-file: using a generated self-signed certificate; clients must use "
@@ -23,6 +49,7 @@ ServerApp::ServerApp(const config::ServerSettings& settings, event_base* loop, p
   });
   SocketAddress listen = resolve_udp(split_host_port(settings.listen_on, "--listen-on"), "--listen-on");
   endpoint_ = std::make_unique<quic::ServerEndpoint>(loop, listen, settings.quic, settings.limits, tls_, static_cast<quic::ServerEndpoint::Listener&>(*this), settings.test_drop_rate);
+  warn_if_open_relay(settings, listen);
   spdlog::info("listening on UDP {} (token parser {})", endpoint_->local_address().to_string(), settings.token_parser);
 }
 

@@ -107,7 +107,10 @@ Value CommandLine::value_of(const Slot& slot) const {
     case Kind::path_list:
       for (const auto& p : slot.list) v.list.push_back(std::filesystem::absolute(p).string());
       break;
-    case Kind::text_list: v.list = slot.list; break;
+    case Kind::text_list:
+      v.list = slot.list;
+      v.list_origins.assign(v.list.size(), v.origin);
+      break;
     case Kind::boolean: v.yes = parse_on_off(slot.text, v.origin); break;
     case Kind::flag: v.yes = slot.yes; break;
     case Kind::integer:

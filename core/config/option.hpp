@@ -30,6 +30,7 @@ enum class Kind {
 struct Value {
   std::string text;               // text, path (a path from the file is resolved)
   std::vector<std::string> list;  // path_list, text_list
+  std::vector<std::string> list_origins;  // text_list: where each item was given ("quictun.toml:7", "--allow")
   bool yes = false;               // boolean, flag
   std::uint64_t number = 0;       // integer
   double fraction = 0;            // fraction

@@ -165,6 +165,10 @@ const std::vector<Option<ServerSettings>>& server_options() {
        [](S& s, const Value& v) { s.limits.retry_global_rate = static_cast<double>(v.number); }},
       {{.section = "server", .key = "reset_rate", .kind = Kind::integer, .min = 0, .max = 1'000'000},
        [](S& s, const Value& v) { s.limits.reset_rate = static_cast<double>(v.number); }},
+      {{.section = "server", .key = "allow", .flag = "--allow", .kind = Kind::text_list,
+        .help = "backends a token may name, e.g. tcp:10.0.0.0/8:22, tcp:db.internal:5432, unix:/run/app/*.sock "
+                "(repeatable); once given, every other backend is refused with 0x02 (default: all)"},
+       [](S& s, const Value& v) { s.allow = tunnel::BackendAllowlist(v.list, v.list_origins); }},
   };
   return table;
 }

@@ -11,6 +11,7 @@
 #include "quic/connection.hpp"
 #include "quic/server_endpoint.hpp"
 #include "quic/tls.hpp"
+#include "tunnel/backend_allowlist.hpp"
 
 namespace quictun::config {
 
@@ -60,6 +61,7 @@ struct ServerSettings : CommonSettings {
   std::uint64_t backend_connect_timeout_ms = 10000;  // a backend that does not answer by then is unreachable (0x03)
   std::uint64_t drain_timeout_ms = 30000;  // on SIGTERM, open tunnels get this long before CONNECTION_CLOSE
   quic::ServerLimits limits;                // admission: connection limits, Retry, stateless resets
+  tunnel::BackendAllowlist allow;  // [server] allow / --allow; inactive when neither gives one
 };
 
 struct ListenerSettings {

@@ -66,6 +66,7 @@ Value TomlReader::value_of(const toml::node& n, const OptionSpec& spec) const {
       for (const auto& e : *n.as_array()) {
         if (!e.is_string()) fail(e, key + " must be an array of strings");
         v.list.push_back(e.as_string()->get());
+        v.list_origins.push_back(where(e));
       }
       break;
     case Kind::boolean:

@@ -74,6 +74,11 @@ void ServerTunnel::on_parsed(const sdk::ParseDecision& d) {
   }
   backend_ = d.backend;
   backend_shown_ = escape_for_log(backend_);
+  // Whatever the parser accepted, the operator's list has the last word.
+  if (auto why = services_.allow.refusal(backend_)) {
+    refuse(wire::Status::bad_token, "backend " + backend_shown_ + ": " + *why);
+    return;
+  }
   if (record()) record().record().server_app_addr = backend_shown_;
   // The client's token may only choose among the transports loaded at start-up; a scheme none
   // of them serves is a token we refuse, not a backend we failed to reach.

@@ -10,6 +10,7 @@
 #include "plugin/classifier_set.hpp"
 #include "plugin/transport_set.hpp"
 #include "tunnel/classification.hpp"
+#include "tunnel/backend_allowlist.hpp"
 #include "tunnel/relay.hpp"
 #include "tunnel/wire.hpp"
 
@@ -23,6 +24,7 @@ class ServerTunnel : public Relay {
     plugin::TransportSet& transports;
     std::uint64_t connect_timeout_ms;  // backend connect timeout
     const plugin::ClassifierSet& classifiers;
+    const BackendAllowlist& allow;     // checked after the parser, before any transport dials
     bool draining = false;             // shutting down: new streams are answered 0x03
   };
 

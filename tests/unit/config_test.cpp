@@ -131,6 +131,33 @@ TEST(Config, MistakesNameFileAndLine) {
   EXPECT_NE(server_error("[server\n").find(cfg + ":1:"), std::string::npos);
   EXPECT_EQ(server_error("[quic]\ntest_drop_rate = 1.5\n"), cfg + ":2: 'test_drop_rate' must be in [0, 1)");
   EXPECT_NE(server_error("[quic]\nfec = \"20:300\"\n").find(cfg + ":2: FEC must be K:M"), std::string::npos);
+  // Each allow entry is named with its own line.
+  EXPECT_EQ(server_error("[server]\nallow = [\n  \"tcp:10.0.0.0/8:22\",\n  \"tcp:10.0.0.0/8:ssh\",\n]\n"),
+            cfg + ":4: allow entry \"tcp:10.0.0.0/8:ssh\": port \"ssh\" is not a port, a range LOW-HIGH or *");
+  EXPECT_EQ(usage_error([&] {
+              config::ServerSettings s;
+              Argv a({"--allow", "tcp:127.0.0.1:1", "--allow", "udp"});
+              config::parse_server(a.argc(), a.argv(), s);
+            }),
+            "--allow: allow entry \"udp\": missing scheme (write tcp:NETWORK:PORTS, tcp:NAME:PORTS or unix:PATH-GLOB)");
+}
+
+TEST(Config, AllowEntriesFromTheFileOrTheFlags) {
+  test::TempDir d;
+  config::ServerSettings from_file;
+  Argv a({"-c", write(d, "[server]\nallow = [\"tcp:10.0.0.0/8:22\", \"unix:/run/app/*.sock\"]\n")});
+  config::parse_server(a.argc(), a.argv(), from_file);
+  EXPECT_EQ(from_file.allow.size(), 2u);
+  EXPECT_FALSE(from_file.allow.refusal("unix:/run/app/x.sock"));
+  EXPECT_TRUE(from_file.allow.refusal("tcp:10.0.0.1:23"));
+  config::ServerSettings none;
+  Argv b({});
+  config::parse_server(b.argc(), b.argv(), none);
+  EXPECT_FALSE(none.allow.active());
+  config::ServerSettings flags;
+  Argv c({"--allow", "tcp:127.0.0.1:22", "--allow", "tcp:127.0.0.1:23"});
+  config::parse_server(c.argc(), c.argv(), flags);
+  EXPECT_EQ(flags.allow.size(), 2u);
 }
 
 TEST(Config, FecParameters) {
