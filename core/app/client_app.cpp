@@ -167,7 +167,14 @@ void ClientApp::request_stream(tunnel::ClientTunnel& t) {
   serve_waiting();
 }
 
-void ClientApp::cancel(tunnel::ClientTunnel& t) { waiting_.erase(std::remove(waiting_.begin(), waiting_.end(), &t), waiting_.end()); }
+void ClientApp::cancel(tunnel::ClientTunnel& t) {
+  waiting_.erase(std::remove(waiting_.begin(), waiting_.end(), &t), waiting_.end());
+  // Backing off only spaces out the attempts made for connections that keep waiting. Once none
+  // waits, a pending retry would make the next application connection wait out the old backoff
+  // (up to kMaxBackoffMs, longer than a short --connect-timeout-ms) for a server that may be
+  // back by then: it tries at once instead, and backs off again from where it was if that fails.
+  if (waiting_.empty()) retry_timer_.del();
+}
 
 void ClientApp::serve_waiting() {
   if (waiting_.empty() || shutting_down_) return;
