@@ -54,7 +54,8 @@ TEST(HttpClassifier, OtherProtocolsAreNotMine) {
   EXPECT_EQ(http.classify(fixture("ssh_client_hello.bin")).kind, Kind::not_mine);
   EXPECT_EQ(http.classify("HTTP/1.1 200 OK\r\n\r\n").kind, Kind::not_mine);  // a response from the client
   EXPECT_EQ(http.classify("GET / HTTP/1.1\r\nBad Header\r\n\r\n").kind, Kind::not_mine);
-  EXPECT_EQ(http.classify({}, "220 smtp.example ESMTP\r\n").kind, Kind::not_mine);  // the server spoke first
+  EXPECT_EQ(http.classify({}, "220 smtp.example ESMTP\r\n").kind, Kind::need_more);  // the server's bytes decide nothing
+  EXPECT_EQ(http.classify({}, "220 smtp.example ESMTP\r\n", true).kind, Kind::not_mine);  // a silent client does
   EXPECT_EQ(http.classify("GET / HT", {}, true).kind, Kind::not_mine);              // cut off for good
 }
 
