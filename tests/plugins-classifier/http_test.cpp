@@ -1,6 +1,7 @@
 // classifier-http on the request curl really sends (data/) and on request heads built from
 // RFC 9112.
 #include "classifier_harness.hpp"
+#include "damage.hpp"
 
 namespace quictun::testing {
 namespace {
@@ -66,6 +67,11 @@ TEST(HttpClassifier, AHeadLongerThanTheBudgetIsHttpWithoutHost) {
   ASSERT_EQ(v.kind, Kind::mine_so_far);
   EXPECT_EQ(property(v, "path"), "/big");
   EXPECT_FALSE(property(v, "host"));
+}
+
+TEST(HttpClassifier, DamagedRequestsAreReadSafely) {
+  LoadedClassifier http("http");
+  classify_every_damaged_copy(http, fixture("http_request.bin"), "HTTP/1.1 200 OK\r\n\r\n", "http");
 }
 
 }  // namespace

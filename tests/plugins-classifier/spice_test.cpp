@@ -1,5 +1,6 @@
 // classifier-spice on link messages built from the SPICE protocol's structures.
 #include "classifier_harness.hpp"
+#include "damage.hpp"
 #include "spice_bytes.hpp"
 
 namespace quictun::testing {
@@ -94,6 +95,11 @@ TEST(SpiceClassifier, RefusedLinkIsReported) {
 TEST(SpiceClassifier, RefusesSettings) {
   EXPECT_EQ(LoadedClassifier::create_error("spice", config_with_key("budget")),
             "quictun.toml:9: 'budget' unknown key (spice has no settings)");
+}
+
+TEST(SpiceClassifier, DamagedLinksAreReadSafely) {
+  LoadedClassifier spice("spice");
+  classify_every_damaged_copy(spice, client_link(1, 0), server_main(), "spice");
 }
 
 }  // namespace
