@@ -80,10 +80,10 @@ std::string part(const std::string& url, const http_parser_url& u, int field) {
 }  // namespace
 
 sdk::ClassifierVerdict HttpClassifier::classify(const sdk::TrafficSample& sample) {
-  // An HTTP client speaks first.
+  // An HTTP client speaks first (server bytes seen before its own prove nothing: the host does
+  // not keep the order between the two directions).
   if (sample.client_to_server.empty())
-    return sample.server_to_client.empty() && !sample.client_final ? sdk::ClassifierVerdict::need_more()
-                                                                   : sdk::ClassifierVerdict::not_mine();
+    return sample.client_final ? sdk::ClassifierVerdict::not_mine() : sdk::ClassifierVerdict::need_more();
   Head head;
   http_parser parser;
   http_parser_init(&parser, HTTP_REQUEST);

@@ -109,7 +109,6 @@ sdk::ClassifierVerdict SpiceClassifier::classify(const sdk::TrafficSample& sampl
   std::string_view c = sample.client_to_server;
   if (c.substr(0, std::min(c.size(), kMagic.size())) != kMagic.substr(0, std::min(c.size(), kMagic.size())))
     return sdk::ClassifierVerdict::not_mine();
-  if (c.empty() && !sample.server_to_client.empty()) return sdk::ClassifierVerdict::not_mine();  // SPICE clients speak first
   if (c.size() < kClientLinkBytes)
     return sample.client_final ? sdk::ClassifierVerdict::not_mine() : sdk::ClassifierVerdict::need_more();
   sdk::Properties props = {

@@ -5,8 +5,8 @@
 namespace quictun::classifier_tls {
 
 sdk::ClassifierVerdict TlsClassifier::classify(const sdk::TrafficSample& sample) {
-  // A TLS client speaks first: a server that talks before it does is something else.
-  if (sample.client_to_server.empty() && !sample.server_to_client.empty()) return sdk::ClassifierVerdict::not_mine();
+  // A TLS client speaks first; server bytes seen before its own prove nothing, since the host
+  // does not keep the order between the two directions.
   ClientHello hello = read_client_hello(sample.client_to_server);
   using State = ClientHello::State;
   switch (hello.state) {

@@ -69,10 +69,11 @@ struct ClassifiedTunnel {
     tunnel = std::make_unique<Tunnel>(dir, TunnelSetup{server_classifiers, client, {}});
   }
 
-  // Sends `request` through the tunnel and checks both directions by hash.
-  void transfer(const std::string& request) {
+  // Sends `request` through the tunnel (after `wait`) and checks both directions by hash.
+  void transfer(const std::string& request, std::chrono::milliseconds wait = 0ms) {
     int fd = tunnel->connect();
     ASSERT_GE(fd, 0);
+    std::this_thread::sleep_for(wait);
     std::string down = send_and_read(fd, request, 60s);
     EXPECT_EQ(down.size(), hashing.reply.size());
     EXPECT_EQ(sha256(down), sha256(hashing.reply)) << "the server's bytes changed on the way";
@@ -115,6 +116,14 @@ TEST(Classifier, TlsIsNamedWithSniAndAlpn) {
   ClassifiedTunnel t(random_bytes(1 << 20, 6));
   t.transfer(fixture("tls_client_hello.bin") + random_bytes(1 << 20, 5));
   t.expect_logged({"protocol=tls", "sni=\"backend.example.test\"", "alpn=\"h2,http/1.1\"", "version=\"1.3\""});
+}
+
+TEST(Classifier, ClientFirstProtocolIsNamedEvenWhenTheServersBytesComeFirst) {
+  // The backend speaks at once and the application only later, so both programs see the
+  // server's bytes before the client's: that must not hide a protocol whose client speaks first.
+  ClassifiedTunnel t(random_bytes(256 << 10, 14));
+  t.transfer(fixture("tls_client_hello.bin") + random_bytes(64 << 10, 13), 500ms);
+  t.expect_logged({"protocol=tls", "sni=\"backend.example.test\""});
 }
 
 TEST(Classifier, UnknownTrafficIsLoggedAsUnknownAndArrivesIntact) {

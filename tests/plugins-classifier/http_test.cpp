@@ -1,6 +1,7 @@
 // classifier-http on the request curl really sends (data/) and on request heads built from
 // RFC 9112.
 #include "classifier_harness.hpp"
+#include "damage.hpp"
 
 namespace quictun::testing {
 namespace {
@@ -54,7 +55,8 @@ TEST(HttpClassifier, OtherProtocolsAreNotMine) {
   EXPECT_EQ(http.classify(fixture("ssh_client_hello.bin")).kind, Kind::not_mine);
   EXPECT_EQ(http.classify("HTTP/1.1 200 OK\r\n\r\n").kind, Kind::not_mine);  // a response from the client
   EXPECT_EQ(http.classify("GET / HTTP/1.1\r\nBad Header\r\n\r\n").kind, Kind::not_mine);
-  EXPECT_EQ(http.classify({}, "220 smtp.example ESMTP\r\n").kind, Kind::not_mine);  // the server spoke first
+  EXPECT_EQ(http.classify({}, "220 smtp.example ESMTP\r\n").kind, Kind::need_more);  // the server's bytes decide nothing
+  EXPECT_EQ(http.classify({}, "220 smtp.example ESMTP\r\n", true).kind, Kind::not_mine);  // a silent client does
   EXPECT_EQ(http.classify("GET / HT", {}, true).kind, Kind::not_mine);              // cut off for good
 }
 
@@ -65,6 +67,11 @@ TEST(HttpClassifier, AHeadLongerThanTheBudgetIsHttpWithoutHost) {
   ASSERT_EQ(v.kind, Kind::mine_so_far);
   EXPECT_EQ(property(v, "path"), "/big");
   EXPECT_FALSE(property(v, "host"));
+}
+
+TEST(HttpClassifier, DamagedRequestsAreReadSafely) {
+  LoadedClassifier http("http");
+  classify_every_damaged_copy(http, fixture("http_request.bin"), "HTTP/1.1 200 OK\r\n\r\n", "http");
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // classifier-spice on link messages built from the SPICE protocol's structures.
 #include "classifier_harness.hpp"
+#include "damage.hpp"
 #include "spice_bytes.hpp"
 
 namespace quictun::testing {
@@ -40,7 +41,10 @@ TEST(SpiceClassifier, AnythingWithoutTheMagicIsNotMine) {
   EXPECT_EQ(spice.classify("REDX").kind, Kind::not_mine);
   EXPECT_EQ(spice.classify(fixture("ssh_client_hello.bin")).kind, Kind::not_mine);
   EXPECT_EQ(spice.classify(fixture("tls_client_hello.bin")).kind, Kind::not_mine);
-  EXPECT_EQ(spice.classify({}, "SSH-2.0-x\r\n").kind, Kind::not_mine);  // SPICE clients speak first
+  // A server speaking first does not decide it (the two directions' order is not kept)...
+  EXPECT_EQ(spice.classify({}, "SSH-2.0-x\r\n").kind, Kind::need_more);
+  // ...a client that never speaks does.
+  EXPECT_EQ(spice.classify({}, "SSH-2.0-x\r\n", true).kind, Kind::not_mine);
 }
 
 TEST(SpiceClassifier, MainChannelReadsTheServersSessionNameAndUuid) {
@@ -91,6 +95,11 @@ TEST(SpiceClassifier, RefusedLinkIsReported) {
 TEST(SpiceClassifier, RefusesSettings) {
   EXPECT_EQ(LoadedClassifier::create_error("spice", config_with_key("budget")),
             "quictun.toml:9: 'budget' unknown key (spice has no settings)");
+}
+
+TEST(SpiceClassifier, DamagedLinksAreReadSafely) {
+  LoadedClassifier spice("spice");
+  classify_every_damaged_copy(spice, client_link(1, 0), server_main(), "spice");
 }
 
 }  // namespace

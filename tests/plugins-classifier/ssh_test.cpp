@@ -1,6 +1,7 @@
 // classifier-ssh on the identification line OpenSSH's client really sends (data/) and server
 // lines built from RFC 4253.
 #include "classifier_harness.hpp"
+#include "damage.hpp"
 
 namespace quictun::testing {
 namespace {
@@ -71,6 +72,11 @@ TEST(SshClassifier, LinesPastTheirLimitOrCutOffAreNotMine) {
 
 TEST(SshClassifier, RefusesSettings) {
   EXPECT_NE(LoadedClassifier::create_error("ssh", config_with_key("x")), "");
+}
+
+TEST(SshClassifier, DamagedBannersAreReadSafely) {
+  LoadedClassifier ssh("ssh");
+  classify_every_damaged_copy(ssh, fixture("ssh_client_hello.bin"), kServer, "ssh");
 }
 
 }  // namespace

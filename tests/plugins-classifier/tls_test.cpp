@@ -3,6 +3,7 @@
 #include <cstdint>
 
 #include "classifier_harness.hpp"
+#include "damage.hpp"
 
 namespace quictun::testing {
 namespace {
@@ -155,8 +156,14 @@ TEST(TlsClassifier, OtherProtocolsAreNotMine) {
   EXPECT_EQ(tls.classify(fixture("ssh_client_hello.bin")).kind, Kind::not_mine);
   EXPECT_EQ(tls.classify("\x16\x02").kind, Kind::not_mine);
   EXPECT_EQ(tls.classify("\x16\x03\x09").kind, Kind::not_mine);
-  EXPECT_EQ(tls.classify({}, "SSH-2.0-x\r\n").kind, Kind::not_mine);  // the server spoke first
+  EXPECT_EQ(tls.classify({}, "SSH-2.0-x\r\n").kind, Kind::need_more);  // the server's bytes decide nothing
+  EXPECT_EQ(tls.classify({}, "SSH-2.0-x\r\n", true).kind, Kind::not_mine);  // a silent client does
   EXPECT_EQ(tls.classify("\x16\x03", {}, true).kind, Kind::not_mine);  // and then nothing
+}
+
+TEST(TlsClassifier, DamagedHellosAreReadSafelyWithTheServersBytesToo) {
+  LoadedClassifier tls("tls");
+  classify_every_damaged_copy(tls, fixture("tls_client_hello.bin"), "\x16\x03\x03\x00\x02\x02\x00", "tls");
 }
 
 }  // namespace
