@@ -126,6 +126,7 @@ TEST(Api, NoTunnelsIsAnEmptyArrayAndOtherMethodsGetQuicTunsAnswer) {
   EXPECT_EQ(http_tcp(api, "GET", "/tunnels/00000000-0000-4000-8000-000000000000").status, 404);
   EXPECT_EQ(http_tcp(api, "GET", "/nothing").status, 404);
   EXPECT_FALSE(tunnel.server().log().find("NO TOKEN") != std::string::npos) << "loopback needs no warning";
+  EXPECT_EQ(tunnel.client().log().find("REST API"), std::string::npos) << "the API is off unless asked for";
 }
 
 TEST(Api, TunnelsShowQuicTunFieldsWithLiveCountersOnBothSides) {
