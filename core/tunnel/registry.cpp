@@ -149,7 +149,7 @@ void TunnelRegistry::sample() {
   }
 }
 
-nlohmann::json TunnelRegistry::entry_json(const Entry& e) const {
+nlohmann::ordered_json TunnelRegistry::entry_json(const Entry& e) const {
   const TunnelRecord& r = e.record;
   auto [c2s, s2c] = bytes_of(e);
   nlohmann::ordered_json j;
@@ -198,19 +198,19 @@ nlohmann::json TunnelRegistry::entry_json(const Entry& e) const {
   return j;
 }
 
-nlohmann::json TunnelRegistry::to_json() const {
+nlohmann::ordered_json TunnelRegistry::to_json() const {
   std::vector<const Entry*> order;
   for (const auto& [uuid, e] : entries_) order.push_back(e.get());
   std::stable_sort(order.begin(), order.end(),
                    [](const Entry* a, const Entry* b) { return a->record.id < b->record.id; });
-  nlohmann::json out = nlohmann::json::array();  // [] when empty, never null
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();  // [] when empty, never null
   for (const Entry* e : order) out.push_back(entry_json(*e));
   return out;
 }
 
-nlohmann::json TunnelRegistry::to_json(const std::string& uuid) const {
+nlohmann::ordered_json TunnelRegistry::to_json(const std::string& uuid) const {
   auto it = entries_.find(uuid);
-  return it == entries_.end() ? nlohmann::json() : entry_json(*it->second);
+  return it == entries_.end() ? nlohmann::ordered_json() : entry_json(*it->second);
 }
 
 bool TunnelRegistry::close(const std::string& uuid) {

@@ -236,6 +236,7 @@ TEST(Api, DeleteClosesExactlyThatTunnel) {
   HttpReply one = http_tcp(server_api, "GET", "/tunnels/" + victim);
   EXPECT_EQ(one.status, 200);
   EXPECT_EQ(json::parse(one.body)["uuid"], victim);
+  EXPECT_EQ(one.body.rfind("{\"uuid\":\"" + victim + "\",\"streamId\":", 0), 0u) << "quic-tun's field order: " << one.body;
   EXPECT_EQ(http_tcp(server_api, "POST", "/tunnels/" + victim).status, 405);
   HttpReply del = http_tcp(server_api, "DELETE", "/tunnels/" + victim);
   EXPECT_EQ(del.status, 200) << del.body;
