@@ -118,7 +118,8 @@ ApiServer::ApiServer(event_base* loop, const config::CommonSettings& s, Sources 
                                               EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
                                               EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
   evhttp_set_timeout(http_.get(), 30);
-  evhttp_set_max_body_size(http_.get(), 64 * 1024);
+  evhttp_set_max_body_size(http_.get(), 64 * 1024);  // nothing we serve takes a body
+  evhttp_set_max_headers_size(http_.get(), 16 * 1024);
   evhttp_set_gencb(http_.get(), &ApiServer::on_request, this);
   spdlog::info("REST API at {}{}", address_, token_.empty() ? "" : " (bearer token required)");
   if (!loopback && token_.empty())

@@ -37,11 +37,8 @@ const char* state_name(Relay::State s) {
 
 double ms(std::uint64_t ns) { return static_cast<double>(ns) / 1e6; }
 
-// When the program started, for Go's monotonic "m=+..." suffix.
-std::chrono::steady_clock::time_point process_start() {
-  static const auto start = std::chrono::steady_clock::now();
-  return start;
-}
+// When the program started (static initialization), for Go's monotonic "m=+..." suffix.
+const std::chrono::steady_clock::time_point kProcessStart = std::chrono::steady_clock::now();
 
 }  // namespace
 
@@ -70,7 +67,7 @@ std::string go_time_string(std::chrono::system_clock::time_point t, std::chrono:
     fraction = f;
     while (fraction.back() == '0') fraction.pop_back();
   }
-  double since_start = duration<double>(mono - process_start()).count();
+  double since_start = std::max(0.0, duration<double>(mono - kProcessStart).count());
   char m[48];
   std::snprintf(m, sizeof m, " m=+%.9f", since_start);
   return std::string(date) + fraction + " " + offset + " " + zone + m;
@@ -78,7 +75,6 @@ std::string go_time_string(std::chrono::system_clock::time_point t, std::chrono:
 
 TunnelRegistry::TunnelRegistry(event_base* loop)
     : last_sample_(std::chrono::steady_clock::now()), self_(std::make_shared<TunnelRegistry*>(this)) {
-  process_start();
   sampler_.assign(loop, -1, EV_PERSIST, [this](short) { sample(); });
 }
 
