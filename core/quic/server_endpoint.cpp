@@ -58,7 +58,10 @@ void ServerEndpoint::on_datagram(const ReceivedDatagram& d) {
   auto it = fec_decoders_.find(peer);
   if (it == fec_decoders_.end()) {
     // A flood of FEC-looking datagrams from many addresses must not grow memory without bound.
-    if (fec_decoders_.size() >= kMaxFecPeers) fec_decoders_.clear();
+    if (fec_decoders_.size() >= kMaxFecPeers) {
+      for (const auto& [p, dec] : fec_decoders_) fec_recovered_gone_ += dec->stats().recovered;
+      fec_decoders_.clear();
+    }
     it = fec_decoders_.emplace(peer, std::make_unique<FecDecoder>()).first;
   }
   FecDecoder* dec = it->second.get();
@@ -159,7 +162,10 @@ void ServerEndpoint::on_connection_closed(Connection& c, const std::string& reas
   }
   cids_of_.erase(&c);
   const std::string peer = peer_key(c.remote());
-  fec_decoders_.erase(peer);
+  if (auto f = fec_decoders_.find(peer); f != fec_decoders_.end()) {
+    fec_recovered_gone_ += f->second->stats().recovered;
+    fec_decoders_.erase(f);
+  }
   auto p = by_peer_.find(peer);
   if (p != by_peer_.end() && p->second == &c) by_peer_.erase(p);
   auto it = connections_.find(&c);

@@ -31,6 +31,12 @@ class ServerEndpoint : private ConnectionObserver {
 
   const SocketAddress& local_address() const { return socket_.local_address(); }
   std::size_t connection_count() const { return connections_.size(); }
+  // Packets rebuilt from FEC parity, over every client so far.
+  std::uint64_t fec_recovered() const {
+    std::uint64_t n = fec_recovered_gone_;
+    for (const auto& [peer, dec] : fec_decoders_) n += dec->stats().recovered;
+    return n;
+  }
   template <class F>
   void for_each_connection(F&& f) const {
     for (const auto& [raw, c] : connections_) f(static_cast<const Connection&>(*c));
@@ -67,6 +73,7 @@ class ServerEndpoint : private ConnectionObserver {
   // FEC decoders by client address (raw sockaddr bytes): parity datagrams carry no connection ID.
   std::unordered_map<std::string, std::unique_ptr<FecDecoder>> fec_decoders_;
   std::unordered_map<std::string, Connection*> by_peer_;  // routes ARQ NACKs, which carry no connection ID
+  std::uint64_t fec_recovered_gone_ = 0;  // recovered by decoders already dropped
   std::uint64_t garbage_ = 0;  // undecodable datagrams, logged sparingly
 };
 
