@@ -47,6 +47,7 @@ ServerApp::ServerApp(const config::ServerSettings& settings, event_base* loop, p
   ops_ = std::make_unique<ops::Operations>(loop, settings, [this](const auto& each) {
     if (endpoint_) endpoint_->for_each_connection(each);
   });
+  ops_->counters().count_fec_recovered([this] { return endpoint_ ? endpoint_->fec_recovered() : 0; });
   SocketAddress listen = resolve_udp(split_host_port(settings.listen_on, "--listen-on"), "--listen-on");
   endpoint_ = std::make_unique<quic::ServerEndpoint>(loop, listen, settings.quic, settings.limits, tls_, static_cast<quic::ServerEndpoint::Listener&>(*this), settings.test_drop_rate);
   warn_if_open_relay(settings, listen);

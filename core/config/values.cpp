@@ -77,8 +77,7 @@ std::string check_log_level(const std::string& level, const std::string& origin)
   if (v == "warning") v = "warn";
   if (v == "dpanic" || v == "panic" || v == "fatal") v = "error";  // quic-tun's (zap's) names above error
   if (!levels.count(v))
-    throw UsageError(origin + ": unknown log level \"" + level +
-                     "\" (use trace, debug, info, warn, error or off; dpanic, panic and fatal mean error)");
+    throw UsageError(origin + ": unknown log level \"" + level + "\" (use trace, debug, info, warn, error or off)");
   return v;
 }
 

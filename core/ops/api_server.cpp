@@ -56,8 +56,9 @@ void reply(evhttp_request* req, int code, const char* reason, const std::string&
   evbuffer_free(out);
 }
 
-void reply_json(evhttp_request* req, int code, const char* reason, const nlohmann::json& j) {
-  reply(req, code, reason, j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+template <class Json>
+void reply_json(evhttp_request* req, int code, const char* reason, const Json& j) {
+  reply(req, code, reason, j.dump(-1, ' ', false, Json::error_handler_t::replace));
 }
 
 void reply_message(evhttp_request* req, int code, const char* reason, const std::string& message) {
@@ -117,7 +118,8 @@ ApiServer::ApiServer(event_base* loop, const config::CommonSettings& s, Sources 
                                               EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
                                               EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
   evhttp_set_timeout(http_.get(), 30);
-  evhttp_set_max_body_size(http_.get(), 64 * 1024);
+  evhttp_set_max_body_size(http_.get(), 64 * 1024);  // nothing we serve takes a body
+  evhttp_set_max_headers_size(http_.get(), 16 * 1024);
   evhttp_set_gencb(http_.get(), &ApiServer::on_request, this);
   spdlog::info("REST API at {}{}", address_, token_.empty() ? "" : " (bearer token required)");
   if (!loopback && token_.empty())
@@ -215,7 +217,7 @@ void ApiServer::handle(evhttp_request* req) {
   if (path.rfind("/tunnels/", 0) == 0) {
     const std::string uuid = path.substr(9);
     if (method == EVHTTP_REQ_GET) {
-      nlohmann::json t = sources_.tunnels.to_json(uuid);
+      nlohmann::ordered_json t = sources_.tunnels.to_json(uuid);
       if (t.is_null()) return reply_message(req, 404, "Not Found", "Not found tunnel for uuid");
       return reply_json(req, 200, "OK", t);
     }

@@ -30,7 +30,7 @@ class ApiServer {
   struct Sources {
     tunnel::TunnelRegistry& tunnels;
     Metrics& metrics;
-    std::function<nlohmann::json()> connections;  // an array
+    std::function<nlohmann::ordered_json()> connections;  // an array
   };
 
   // Listens on settings.api_listen_on ("HOST:PORT" or "unix:/path"). Throws UsageError naming

@@ -2,7 +2,7 @@
 
 namespace quictun::ops {
 
-nlohmann::json connection_json(const quic::Connection& c) {
+nlohmann::ordered_json connection_json(const quic::Connection& c) {
   const quic::ConnectionStats s = c.stats();
   nlohmann::ordered_json j;
   j["peer"] = c.remote().to_string();

@@ -7,6 +7,6 @@
 
 namespace quictun::ops {
 
-nlohmann::json connection_json(const quic::Connection& connection);
+nlohmann::ordered_json connection_json(const quic::Connection& connection);
 
 }  // namespace quictun::ops

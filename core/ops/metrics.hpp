@@ -33,7 +33,8 @@ class Metrics {
   // Declares (or finds) the family `name` and one sample of it. A counter's name ends in _total.
   Value counter(const std::string& name, const std::string& help, const Labels& labels = {});
   Value gauge(const std::string& name, const std::string& help, const Labels& labels = {});
-  // Drops every sample of a family (per-connection gauges whose connections are gone).
+  // Drops every sample of a family (per-connection gauges whose connections are gone). Only for
+  // families a collector refills on each render: a Value kept elsewhere would dangle.
   void clear(const std::string& name);
   // Runs before each render, to refresh what is read from live state.
   void on_collect(std::function<void(Metrics&)> collector) { collectors_.push_back(std::move(collector)); }

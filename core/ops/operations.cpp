@@ -8,7 +8,7 @@ Operations::Operations(event_base* loop, const config::CommonSettings& settings,
     : tunnels_(loop), each_connection_(std::move(each)), counters_(metrics_, tunnels_, each_connection_) {
   if (settings.api_listen_on.empty()) return;
   ApiServer::Sources sources{tunnels_, metrics_, [this] {
-                               nlohmann::json out = nlohmann::json::array();
+                               nlohmann::ordered_json out = nlohmann::ordered_json::array();
                                each_connection_([&](const quic::Connection& c) { out.push_back(connection_json(c)); });
                                return out;
                              }};

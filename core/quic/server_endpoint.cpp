@@ -97,7 +97,10 @@ void ServerEndpoint::on_datagram(const ReceivedDatagram& d) {
   auto it = fec_decoders_.find(peer);
   if (it == fec_decoders_.end()) {
     // A flood of FEC-looking datagrams from many addresses must not grow memory without bound.
-    if (fec_decoders_.size() >= kMaxFecPeers) fec_decoders_.clear();
+    if (fec_decoders_.size() >= kMaxFecPeers) {
+      for (const auto& [p, dec] : fec_decoders_) fec_recovered_gone_ += dec->stats().recovered;
+      fec_decoders_.clear();
+    }
     it = fec_decoders_.emplace(peer, std::make_unique<FecDecoder>()).first;
   }
   FecDecoder* dec = it->second.get();
@@ -344,7 +347,7 @@ void ServerEndpoint::on_path_changed(Connection& c, const SocketAddress& old_rem
   // The link state lives in the connection and moves with it; only the address-keyed routes
   // for what carries no connection ID (ARQ NACKs, FEC parity) follow here.
   if (auto p = by_peer_.find(e.peer); p != by_peer_.end() && p->second == &c) by_peer_.erase(p);
-  fec_decoders_.erase(e.peer);
+  drop_fec_decoder(e.peer);
   e.peer = peer_key(c.remote());
   by_peer_[e.peer] = &c;
   const std::string source = source_key(c.remote());
@@ -352,6 +355,13 @@ void ServerEndpoint::on_path_changed(Connection& c, const SocketAddress& old_rem
     if (auto s = per_source_.find(e.source); s != per_source_.end() && --s->second == 0) per_source_.erase(s);
     ++per_source_[source];
     e.source = source;
+  }
+}
+
+void ServerEndpoint::drop_fec_decoder(const std::string& peer) {
+  if (auto f = fec_decoders_.find(peer); f != fec_decoders_.end()) {
+    fec_recovered_gone_ += f->second->stats().recovered;  // the metric counts them still
+    fec_decoders_.erase(f);
   }
 }
 
@@ -363,7 +373,7 @@ void ServerEndpoint::forget(Connection& c) {
     auto m = by_cid_.find(k);
     if (m != by_cid_.end() && m->second == &c) by_cid_.erase(m);
   }
-  fec_decoders_.erase(e.peer);
+  drop_fec_decoder(e.peer);
   if (auto p = by_peer_.find(e.peer); p != by_peer_.end() && p->second == &c) by_peer_.erase(p);
   if (auto s = per_source_.find(e.source); s != per_source_.end() && --s->second == 0) per_source_.erase(s);
   if (e.handshaking) --handshakes_;

@@ -64,6 +64,12 @@ class ServerEndpoint : private ConnectionObserver {
 
   const SocketAddress& local_address() const { return socket_.local_address(); }
   std::size_t connection_count() const { return connections_.size(); }
+  // Packets rebuilt from FEC parity, over every client so far.
+  std::uint64_t fec_recovered() const {
+    std::uint64_t n = fec_recovered_gone_;
+    for (const auto& [peer, dec] : fec_decoders_) n += dec->stats().recovered;
+    return n;
+  }
   template <class F>
   void for_each_connection(F&& f) const {
     for (const auto& [raw, e] : connections_) f(static_cast<const Connection&>(*e.connection));
@@ -99,6 +105,7 @@ class ServerEndpoint : private ConnectionObserver {
   void send_stateless_reset(const ReceivedDatagram& packet, const ngtcp2_version_cid& vc, std::size_t received);
   void send_version_negotiation(const ReceivedDatagram& d, const ngtcp2_version_cid& vc);
   void forget(Connection& c);  // unmaps it everywhere; the caller decides its fate
+  void drop_fec_decoder(const std::string& peer);  // keeps its recovered count for the metric
   void on_handshake_done(Connection&) override;
   void on_remote_stream(Connection& c, std::int64_t id) override { listener_.on_new_stream(c, id); }
   void on_connection_id(Connection& c, const ngtcp2_cid& cid, bool added) override;
@@ -132,6 +139,7 @@ class ServerEndpoint : private ConnectionObserver {
   RateLimitedLog log_;          // refusals, drops, resets: anyone can cause them at any rate
   bool accepting_ = true;      // false while draining: new clients are refused
   std::uint64_t garbage_ = 0;   // undecodable datagrams, logged sparingly
+  std::uint64_t fec_recovered_gone_ = 0;  // recovered by decoders already dropped
 };
 
 }  // namespace quictun::quic

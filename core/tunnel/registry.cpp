@@ -37,11 +37,8 @@ const char* state_name(Relay::State s) {
 
 double ms(std::uint64_t ns) { return static_cast<double>(ns) / 1e6; }
 
-// When the program started, for Go's monotonic "m=+..." suffix.
-std::chrono::steady_clock::time_point process_start() {
-  static const auto start = std::chrono::steady_clock::now();
-  return start;
-}
+// When the program started (static initialization), for Go's monotonic "m=+..." suffix.
+const std::chrono::steady_clock::time_point kProcessStart = std::chrono::steady_clock::now();
 
 }  // namespace
 
@@ -70,7 +67,7 @@ std::string go_time_string(std::chrono::system_clock::time_point t, std::chrono:
     fraction = f;
     while (fraction.back() == '0') fraction.pop_back();
   }
-  double since_start = duration<double>(mono - process_start()).count();
+  double since_start = std::max(0.0, duration<double>(mono - kProcessStart).count());
   char m[48];
   std::snprintf(m, sizeof m, " m=+%.9f", since_start);
   return std::string(date) + fraction + " " + offset + " " + zone + m;
@@ -78,7 +75,6 @@ std::string go_time_string(std::chrono::system_clock::time_point t, std::chrono:
 
 TunnelRegistry::TunnelRegistry(event_base* loop)
     : last_sample_(std::chrono::steady_clock::now()), self_(std::make_shared<TunnelRegistry*>(this)) {
-  process_start();
   sampler_.assign(loop, -1, EV_PERSIST, [this](short) { sample(); });
 }
 
@@ -149,7 +145,7 @@ void TunnelRegistry::sample() {
   }
 }
 
-nlohmann::json TunnelRegistry::entry_json(const Entry& e) const {
+nlohmann::ordered_json TunnelRegistry::entry_json(const Entry& e) const {
   const TunnelRecord& r = e.record;
   auto [c2s, s2c] = bytes_of(e);
   nlohmann::ordered_json j;
@@ -198,19 +194,19 @@ nlohmann::json TunnelRegistry::entry_json(const Entry& e) const {
   return j;
 }
 
-nlohmann::json TunnelRegistry::to_json() const {
+nlohmann::ordered_json TunnelRegistry::to_json() const {
   std::vector<const Entry*> order;
   for (const auto& [uuid, e] : entries_) order.push_back(e.get());
   std::stable_sort(order.begin(), order.end(),
                    [](const Entry* a, const Entry* b) { return a->record.id < b->record.id; });
-  nlohmann::json out = nlohmann::json::array();  // [] when empty, never null
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();  // [] when empty, never null
   for (const Entry* e : order) out.push_back(entry_json(*e));
   return out;
 }
 
-nlohmann::json TunnelRegistry::to_json(const std::string& uuid) const {
+nlohmann::ordered_json TunnelRegistry::to_json(const std::string& uuid) const {
   auto it = entries_.find(uuid);
-  return it == entries_.end() ? nlohmann::json() : entry_json(*it->second);
+  return it == entries_.end() ? nlohmann::ordered_json() : entry_json(*it->second);
 }
 
 bool TunnelRegistry::close(const std::string& uuid) {

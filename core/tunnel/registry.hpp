@@ -49,10 +49,10 @@ class TunnelRegistry {
   Handle add(Relay& relay, std::string endpoint, std::uint64_t id);
 
   std::size_t size() const { return entries_.size(); }
-  // quic-tun's fields and ours, one object per tunnel, oldest first.
-  nlohmann::json to_json() const;
+  // quic-tun's fields (in its order) and ours, one object per tunnel, oldest first.
+  nlohmann::ordered_json to_json() const;
   // One tunnel's object, or null when there is no such tunnel.
-  nlohmann::json to_json(const std::string& uuid) const;
+  nlohmann::ordered_json to_json(const std::string& uuid) const;
   // Ends the tunnel (its application connection is reset). False when there is no such tunnel.
   bool close(const std::string& uuid);
   // Bytes of every tunnel that ever ran, the open ones included: client->server, server->client.
@@ -68,7 +68,7 @@ class TunnelRegistry {
   void remove(const std::string& uuid);
   void sample();
   static std::pair<std::uint64_t, std::uint64_t> bytes_of(const Entry& e);
-  nlohmann::json entry_json(const Entry& e) const;
+  nlohmann::ordered_json entry_json(const Entry& e) const;
 
   std::map<std::string, std::unique_ptr<Entry>> entries_;
   std::uint64_t closed_c2s_ = 0, closed_s2c_ = 0;  // bytes of the tunnels already gone

@@ -125,7 +125,7 @@ TEST(Config, MistakesNameFileAndLine) {
   };
   std::string cfg = d.file("quictun.toml");
   EXPECT_EQ(server_error("[quic]\nidle_timeout_ms = -5\n"), cfg + ":2: 'idle_timeout_ms' must be between 1000 and 3600000");
-  EXPECT_EQ(server_error("[serverr]\n"), cfg + ":1: unknown section or key 'serverr' (known: server, client, quic, log, plugins, token_source, token_parser, transport, congestion, classifier)");
+  EXPECT_EQ(server_error("[serverr]\n"), cfg + ":1: unknown section or key 'serverr' (known: server, client, quic, log, api, plugins, token_source, token_parser, transport, congestion, classifier)");
   EXPECT_EQ(server_error("[log]\nlevel = \"loud\"\n"), cfg + ":2: unknown log level \"loud\" (use trace, debug, info, warn, error or off)");
   EXPECT_EQ(server_error("[quic]\ncongestion_control = \"bbr 1\"\n"), cfg + ":2: \"bbr 1\" is not a congestion controller name");
   EXPECT_NE(server_error("[server\n").find(cfg + ":1:"), std::string::npos);
