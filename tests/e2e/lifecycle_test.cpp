@@ -261,6 +261,28 @@ TEST(Lifecycle, SighupReloadsTheTokenMapAndKeepsOpenTunnelsAndABadCertificateIsR
   ::close(open);
 }
 
+// The client's side of SIGHUP: its token source re-reads its table; the tunnel opened before
+// keeps its backend.
+TEST(Lifecycle, ClientSighupReloadsItsTokenSourceAndKeepsOpenTunnels) {
+  TempDir dir;
+  int port_a = free_tcp_port(), port_b = free_tcp_port();
+  Backend a(listen_tcp(port_a), named_echo("A"));
+  Backend b(listen_tcp(port_b), named_echo("B"));
+  const std::string table = dir.file("clients.map");
+  write_file(table, "127.0.0.1 " + tcp(port_a) + "\n");
+  write_file(dir.file("client.toml"), "[token_source.file]\nreload_interval_ms = 0\n");
+  Tunnel tunnel(dir, {{}, {"-c", dir.file("client.toml"), "--token-source-plugin", "file", "--token-source", table}, {}});
+
+  int open = connect_tcp(tunnel.client_port());
+  ASSERT_EQ(exchange(open, "one", 5), "A|one") << tunnel.client().log();
+  write_file(table, "127.0.0.1 " + tcp(port_b) + "\n");
+  ::kill(tunnel.client().pid(), SIGHUP);
+  ASSERT_TRUE(tunnel.client().wait_for_log("reloaded " + table + " (1 entries)", 5s)) << tunnel.client().log();
+  EXPECT_EQ(send_and_read(connect_tcp(tunnel.client_port()), "new"), "B|new");
+  EXPECT_EQ(exchange(open, "two", 3), "two") << "the tunnel opened before the reload was dropped";
+  ::close(open);
+}
+
 TEST(Lifecycle, SystemdHearsReadyWatchdogAndStopping) {
   TempDir dir;
   NotifySocket notify(dir.file("notify.sock"));
