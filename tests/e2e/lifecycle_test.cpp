@@ -149,7 +149,7 @@ TEST(Lifecycle, ServerSigtermDrainsTheTransferInFlightRefusesNewOnesAndExitsZero
   // A new tunnel while the server drains: the application connection is closed, no bytes, and
   // the backend never sees it.
   auto refused = send_and_read(connect_tcp(tunnel.client_port()), "late", 5s);
-  EXPECT_EQ(refused, "");
+  EXPECT_TRUE(refused.empty()) << refused.size() << " bytes came back";
   EXPECT_TRUE(tunnel.server().wait_for_log("server is shutting down", 5s)) << tunnel.server().log();
 
   const std::string all = finish_download(fd, std::move(got));
@@ -162,18 +162,41 @@ TEST(Lifecycle, ServerSigtermDrainsTheTransferInFlightRefusesNewOnesAndExitsZero
       << tunnel.server().log();
 }
 
-TEST(Lifecycle, ServerDrainEndsAtItsTimeout) {
+// While it drains, the server lets no new client in; at the grace period's end it closes the
+// tunnels still open and exits 0.
+TEST(Lifecycle, ServerDrainRefusesNewClientsAndEndsAtItsTimeout) {
   TempDir dir;
   int port = free_tcp_port();
   Backend backend(listen_tcp(port), echo_handler);
-  Tunnel tunnel(dir, {{"--drain-timeout-ms", "300"}, {"--token-source", tcp(port)}, {}});
+  Tunnel tunnel(dir, {{"--drain-timeout-ms", "4000"}, {"--token-source", tcp(port)}, {}});
   int fd = connect_tcp(tunnel.client_port());
   ASSERT_EQ(exchange(fd, "idle", 4), "idle");  // a tunnel that never ends by itself
   const auto signalled = std::chrono::steady_clock::now();
   tunnel.server().stop(SIGTERM);
+  ASSERT_TRUE(tunnel.server().wait_for_log("draining", 5s)) << tunnel.server().log();
+
+  // A client that was not connected before: its handshake gets no answer, so its application
+  // connection is closed when its connect timeout runs out, with no bytes.
+  int app = free_tcp_port();
+  Process late({bin_path("quictun-client"), "--listen-on", tcp(app), "--server-endpoint",
+                "127.0.0.1:" + std::to_string(tunnel.udp_port()), "--token-source", tcp(port), "--insecure-skip-verify",
+                "--plugin-dir", plugin_dir(), "--connect-timeout-ms", "1000"},
+               dir.file("late-client.log"));
+  ASSERT_TRUE(late.wait_for_log("listening on")) << late.log();
+  bool eof = false;
+  int late_fd = connect_tcp(app);
+  write_all(late_fd, "x", 1);
+  EXPECT_EQ(read_all(late_fd, 3s, &eof), "");
+  EXPECT_TRUE(eof);
+  ::close(late_fd);
+  EXPECT_TRUE(tunnel.server().running()) << "the drain should still be under way";
+  EXPECT_EQ(backend.accepted(), 1);
+  EXPECT_EQ(exchange(fd, "still", 5), "still") << "the open tunnel must keep working while the server drains";
+
   EXPECT_EQ(tunnel.server().wait_exit(10s), 0) << tunnel.server().log();
-  EXPECT_LT(std::chrono::steady_clock::now() - signalled, 3s);
-  EXPECT_NE(tunnel.server().log().find("1 tunnel(s) still open after 300 ms"), std::string::npos) << tunnel.server().log();
+  EXPECT_GE(std::chrono::steady_clock::now() - signalled, 3900ms);
+  EXPECT_LT(std::chrono::steady_clock::now() - signalled, 7s);
+  EXPECT_NE(tunnel.server().log().find("1 tunnel(s) still open after 4000 ms"), std::string::npos) << tunnel.server().log();
   ::close(fd);
 }
 
@@ -235,6 +258,28 @@ TEST(Lifecycle, SighupReloadsTheTokenMapAndKeepsOpenTunnelsAndABadCertificateIsR
   EXPECT_EQ(send_and_read(connect_tcp(app), "after"), "B|after") << second.log() << tunnel.server().log();
   EXPECT_EQ(exchange(open, "three", 5), "three");
   EXPECT_TRUE(tunnel.server().running());
+  ::close(open);
+}
+
+// The client's side of SIGHUP: its token source re-reads its table; the tunnel opened before
+// keeps its backend.
+TEST(Lifecycle, ClientSighupReloadsItsTokenSourceAndKeepsOpenTunnels) {
+  TempDir dir;
+  int port_a = free_tcp_port(), port_b = free_tcp_port();
+  Backend a(listen_tcp(port_a), named_echo("A"));
+  Backend b(listen_tcp(port_b), named_echo("B"));
+  const std::string table = dir.file("clients.map");
+  write_file(table, "127.0.0.1 " + tcp(port_a) + "\n");
+  write_file(dir.file("client.toml"), "[token_source.file]\nreload_interval_ms = 0\n");
+  Tunnel tunnel(dir, {{}, {"-c", dir.file("client.toml"), "--token-source-plugin", "file", "--token-source", table}, {}});
+
+  int open = connect_tcp(tunnel.client_port());
+  ASSERT_EQ(exchange(open, "one", 5), "A|one") << tunnel.client().log();
+  write_file(table, "127.0.0.1 " + tcp(port_b) + "\n");
+  ::kill(tunnel.client().pid(), SIGHUP);
+  ASSERT_TRUE(tunnel.client().wait_for_log("reloaded " + table + " (1 entries)", 5s)) << tunnel.client().log();
+  EXPECT_EQ(send_and_read(connect_tcp(tunnel.client_port()), "new"), "B|new");
+  EXPECT_EQ(exchange(open, "two", 3), "two") << "the tunnel opened before the reload was dropped";
   ::close(open);
 }
 
