@@ -184,3 +184,15 @@ TEST(Flood, ConnectionLimitsRefuseNewClientsWithAReason) {
   EXPECT_TRUE(clients[1]->wait_for_log("too many connections from this address", 2s)) << clients[1]->log();
   close(held);
 }
+
+TEST(Flood, BadAdmissionSettingsAreRefusedByName) {
+  auto [code, out] = run({bin_path("quictun-server"), "--retry", "sometimes", "--plugin-dir", plugin_dir()});
+  EXPECT_NE(code, 0);
+  EXPECT_NE(out.find("--retry: unknown retry mode \"sometimes\" (use auto, always or never)"), std::string::npos) << out;
+  TempDir dir;
+  std::ofstream(dir.file("q.toml")) << "[server]\nmax_connections = 0\n";
+  auto [code2, out2] = run({bin_path("quictun-server"), "--config", dir.file("q.toml"), "--plugin-dir", plugin_dir()});
+  EXPECT_NE(code2, 0);
+  EXPECT_NE(out2.find("q.toml:2"), std::string::npos) << out2;
+  EXPECT_NE(out2.find("max_connections"), std::string::npos) << out2;
+}
