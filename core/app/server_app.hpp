@@ -19,6 +19,8 @@ class ServerApp : private quic::ServerEndpoint::Listener {
   ServerApp(const config::ServerSettings& settings, event_base* loop, plugin::PluginLoader& loader);
   ~ServerApp() override;
   void shutdown();
+  // The QUIC endpoint's counters (Retries, drops, resets, migrations), for metrics.
+  const quic::ServerEndpointStats& quic_stats() const { return endpoint_->stats(); }
 
  private:
   void on_new_stream(quic::Connection& connection, std::int64_t stream_id) override;

@@ -338,7 +338,7 @@ void ServerEndpoint::on_path_changed(Connection& c, const SocketAddress& old_rem
   // The link state lives in the connection and moves with it; only the address-keyed routes
   // for what carries no connection ID (ARQ NACKs, FEC parity) follow here.
   if (auto p = by_peer_.find(e.peer); p != by_peer_.end() && p->second == &c) by_peer_.erase(p);
-  fec_decoders_.erase(e.peer);
+  drop_fec_decoder(e.peer);
   e.peer = peer_key(c.remote());
   by_peer_[e.peer] = &c;
   const std::string source = source_key(c.remote());
@@ -357,7 +357,7 @@ void ServerEndpoint::forget(Connection& c) {
     auto m = by_cid_.find(k);
     if (m != by_cid_.end() && m->second == &c) by_cid_.erase(m);
   }
-  fec_decoders_.erase(e.peer);
+  drop_fec_decoder(e.peer);
   if (auto p = by_peer_.find(e.peer); p != by_peer_.end() && p->second == &c) by_peer_.erase(p);
   if (auto s = per_source_.find(e.source); s != per_source_.end() && --s->second == 0) per_source_.erase(s);
   if (e.handshaking) --handshakes_;
@@ -383,6 +383,19 @@ void ServerEndpoint::on_connection_closed(Connection& c, const std::string& reas
   reaper_.activate();
 }
 
-void ServerEndpoint::reap() { graveyard_.clear(); }
+void ServerEndpoint::drop_fec_decoder(const std::string& peer) {
+  auto it = fec_decoders_.find(peer);
+  if (it == fec_decoders_.end()) return;
+  // This may run inside that decoder's own delivery callback (a packet it repaired closed or
+  // moved the connection): it is destroyed from the loop, not here.
+  dead_fec_decoders_.push_back(std::move(it->second));
+  fec_decoders_.erase(it);
+  reaper_.activate();
+}
+
+void ServerEndpoint::reap() {
+  graveyard_.clear();
+  dead_fec_decoders_.clear();
+}
 
 }  // namespace quictun::quic

@@ -89,6 +89,7 @@ class ServerEndpoint : private ConnectionObserver {
   void send_stateless_reset(const ReceivedDatagram& packet, const ngtcp2_version_cid& vc, std::size_t received);
   void send_version_negotiation(const ReceivedDatagram& d, const ngtcp2_version_cid& vc);
   void forget(Connection& c);  // unmaps it everywhere; the caller decides its fate
+  void drop_fec_decoder(const std::string& peer);
   void on_handshake_done(Connection&) override;
   void on_remote_stream(Connection& c, std::int64_t id) override { listener_.on_new_stream(c, id); }
   void on_connection_id(Connection& c, const ngtcp2_cid& cid, bool added) override;
@@ -112,6 +113,7 @@ class ServerEndpoint : private ConnectionObserver {
   std::vector<std::unique_ptr<Connection>> graveyard_;
   // FEC decoders by client address (raw sockaddr bytes): parity datagrams carry no connection ID.
   std::unordered_map<std::string, std::unique_ptr<FecDecoder>> fec_decoders_;
+  std::vector<std::unique_ptr<FecDecoder>> dead_fec_decoders_;  // freed from the loop, off their stack
   std::unordered_map<std::string, Connection*> by_peer_;  // routes ARQ NACKs, which carry no connection ID
   std::unordered_map<std::string, std::size_t> per_source_;  // open connections by client IP
   std::size_t handshakes_ = 0;

@@ -151,11 +151,14 @@ TEST(Flood, UndecryptableInitialsKeepNoConnectionAndFewLogLines) {
   EXPECT_LE(lines(slog) - startup_lines, static_cast<std::size_t>(seconds + 3)) << slog;
 }
 
-TEST(Flood, ConnectionLimitsRefuseNewClientsWithAReason) {
+namespace {
+// Two clients from 127.0.0.1 against a server allowing one connection (by `limit`): the first
+// holds a tunnel open, the second is refused with a reason the server and the client log.
+void second_client_is_refused(const std::string& limit, const std::string& server_says, const std::string& client_says) {
   TempDir dir;
   const int backend_port = free_tcp_port(), server_port = free_udp_port();
   Backend backend(listen_tcp(backend_port), echo_handler);
-  std::ofstream(dir.file("server.toml")) << "[server]\nmax_connections_per_source = 1\n";
+  std::ofstream(dir.file("server.toml")) << "[server]\n" << limit << " = 1\n";
   Process server({bin_path("quictun-server"), "--listen-on", "127.0.0.1:" + std::to_string(server_port), "--plugin-dir",
                   plugin_dir(), "--config", dir.file("server.toml")},
                  dir.file("server.log"));
@@ -180,9 +183,24 @@ TEST(Flood, ConnectionLimitsRefuseNewClientsWithAReason) {
   ASSERT_EQ(recv(held, &c, 1, 0), 1) << clients[0]->log();
   // The second, from the same address, is refused, and both sides say why.
   EXPECT_EQ(send_and_read(connect_tcp(ports[1]), "refused?", 10s), "");
-  EXPECT_TRUE(server.wait_for_log("max_connections_per_source (1) reached", 2s)) << server.log();
-  EXPECT_TRUE(clients[1]->wait_for_log("too many connections from this address", 2s)) << clients[1]->log();
+  EXPECT_TRUE(server.wait_for_log(server_says, 2s)) << server.log();
+  EXPECT_TRUE(clients[1]->wait_for_log(client_says, 2s)) << clients[1]->log();
+  // What is open is not disturbed.
+  ASSERT_TRUE(write_all(held, "y", 1));
+  ASSERT_EQ(recv(held, &c, 1, 0), 1) << clients[0]->log();
+  EXPECT_EQ(c, 'y');
   close(held);
+}
+}  // namespace
+
+TEST(Flood, MaxConnectionsPerSourceRefusesWithAReason) {
+  second_client_is_refused("max_connections_per_source", "connection refused: max_connections_per_source (1) reached",
+                           "too many connections from this address");
+}
+
+TEST(Flood, MaxConnectionsRefusesWithAReason) {
+  second_client_is_refused("max_connections", "connection refused: max_connections (1) reached",
+                           "server at its connection limit");
 }
 
 TEST(Flood, BadAdmissionSettingsAreRefusedByName) {
