@@ -410,7 +410,7 @@ bool Connection::migrate(UdpSocket& socket) {
   ngtcp2_path path = make_path(local, remote_);
   int rv = ngtcp2_conn_initiate_immediate_migration(conn_, &path, now_ns());
   if (rv != 0) {
-    spdlog::warn("{}: cannot move the connection to {}: {}", endpoint_.log_name, local.to_string(), ngtcp2_strerror(rv));
+    spdlog::debug("{}: cannot move the connection to {}: {}", endpoint_.log_name, local.to_string(), ngtcp2_strerror(rv));
     return false;
   }
   endpoint_.socket = &socket;
