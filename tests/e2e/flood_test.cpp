@@ -214,3 +214,44 @@ TEST(Flood, BadAdmissionSettingsAreRefusedByName) {
   EXPECT_NE(out2.find("q.toml:2"), std::string::npos) << out2;
   EXPECT_NE(out2.find("max_connections"), std::string::npos) << out2;
 }
+
+// Short-header packets for connection IDs the server does not know get stateless resets, each
+// smaller than its trigger (no amplification, no reset loops), and no more than reset_rate a
+// second (plus a second's burst), however many arrive.
+TEST(Flood, StatelessResetsAreSmallerThanTheirTriggerAndRateLimited) {
+  TempDir dir;
+  const int server_port = free_udp_port();
+  std::ofstream(dir.file("server.toml")) << "[server]\nreset_rate = 50\n";
+  Process server({bin_path("quictun-server"), "--listen-on", "127.0.0.1:" + std::to_string(server_port), "--plugin-dir",
+                  plugin_dir(), "--config", dir.file("server.toml")},
+                 dir.file("server.log"));
+  ASSERT_TRUE(server.wait_for_log("listening on UDP")) << server.log();
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(static_cast<std::uint16_t>(server_port));
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to), 0);
+  std::mt19937_64 rng(3);
+  const std::size_t trigger = 60;
+  for (int i = 0; i < 2000; ++i) {
+    std::vector<unsigned char> p(trigger);
+    for (auto& b : p) b = static_cast<unsigned char>(rng());
+    p[0] = static_cast<unsigned char>(0x40 | (p[0] & 0x3f));  // short header
+    send(fd, p.data(), p.size(), 0);
+  }
+  set_timeout(fd, 1500ms);
+  std::size_t resets = 0;
+  unsigned char buf[2048];
+  for (;;) {
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    ++resets;
+    EXPECT_LT(static_cast<std::size_t>(n), trigger);
+    EXPECT_EQ(buf[0] & 0xc0, 0x40) << "a reset looks like a short-header packet";
+  }
+  close(fd);
+  EXPECT_GE(resets, 10u);
+  EXPECT_LE(resets, 50u + 50u) << "reset_rate 50 with a burst of one second";
+  EXPECT_TRUE(server.wait_for_log("stateless reset sent", 2s)) << server.log();
+}
