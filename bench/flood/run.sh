@@ -6,7 +6,8 @@
 #
 #   flock /tmp/quictun-bench.lock bench/flood/run.sh [BUILD_DIR] [RETRY_MODE] [COUNT] [SECONDS] [PORTS]
 #
-# RETRY_MODE is the server's --retry (auto, always, never). One line of results on stdout.
+# RETRY_MODE is the server's --retry (auto, always, never; "none": no flag, for builds older than
+# the flood defences). One line of results on stdout.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-$here/../../build}
@@ -38,7 +39,9 @@ while True:
 PY
 pids+=($!)
 
-"$bin/quictun-server" --listen-on "127.0.0.1:$udp" --plugin-dir "$plugins" --retry "$mode" >"$work/server.log" 2>&1 &
+retry_flag=(--retry "$mode")
+[[ $mode == none ]] && retry_flag=()
+"$bin/quictun-server" --listen-on "127.0.0.1:$udp" --plugin-dir "$plugins" "${retry_flag[@]}" >"$work/server.log" 2>&1 &
 server=$!
 pids+=($server)
 for _ in $(seq 50); do grep -q "listening on UDP" "$work/server.log" && break; sleep 0.1; done

@@ -84,7 +84,15 @@ void ClientEndpoint::move_to_new_socket(const std::string& why) {
     return;
   }
   if (test_drop_rate_ > 0) fresh->set_drop_rate(test_drop_rate_, 2 + migrations_ + 1);
-  if (!connection_->migrate(*fresh)) return;
+  if (!connection_->migrate(*fresh)) {
+    // Tried again each second (a spare connection ID may arrive); said once.
+    if (why != failed_move_)
+      spdlog::warn("client: {}; the connection cannot move yet (the server refuses migration or has given no "
+                   "spare connection ID); still using {}", why, socket_->local_address().to_string());
+    failed_move_ = why;
+    return;
+  }
+  failed_move_.clear();
   ++migrations_;
   spdlog::info("client: {}; connection moved to {}", why, fresh->local_address().to_string());
   read_event_.del();

@@ -8,6 +8,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "quic/connection.hpp"
@@ -55,6 +56,7 @@ class ClientEndpoint {
   Event read_event_;
   Event watch_;                                   // check_address() once a second
   std::uint64_t migrations_ = 0;
+  std::string failed_move_;                       // why the last move failed, so it is logged once
   std::unique_ptr<Connection> connection_;
 };
 

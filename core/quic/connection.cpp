@@ -62,11 +62,16 @@ ngtcp2_conn* get_conn(ngtcp2_crypto_conn_ref* ref);
 struct ConnectionCallbacks {
   static Connection& self(void* user_data) { return *static_cast<Connection*>(user_data); }
 
+  // These two (and recv_crypto_data) mark the peer as heard from: they run only for packets
+  // that decrypted. A datagram as such proves nothing: a restarted server's stateless resets
+  // that match no token (another key) kept a dead connection looking alive until its idle timeout.
   static int recv_stream_data(ngtcp2_conn*, uint32_t flags, int64_t id, uint64_t, const uint8_t* data, size_t size,
                               void* user_data, void*) {
+    self(user_data).last_rx_ns_ = now_ns();
     return self(user_data).on_recv_stream_data(flags, id, data, size);
   }
   static int acked(ngtcp2_conn*, int64_t id, uint64_t offset, uint64_t size, void* user_data, void*) {
+    self(user_data).last_rx_ns_ = now_ns();
     return self(user_data).on_acked(id, offset, size);
   }
   static int stream_open(ngtcp2_conn*, int64_t id, void* user_data) {
@@ -100,6 +105,7 @@ struct ConnectionCallbacks {
   static int recv_crypto_data(ngtcp2_conn* conn, ngtcp2_encryption_level level, uint64_t offset, const uint8_t* data,
                               size_t size, void* user_data) {
     self(user_data).crypto_received_ = true;
+    self(user_data).last_rx_ns_ = now_ns();
     return ngtcp2_crypto_recv_crypto_data_cb(conn, level, offset, data, size, user_data);
   }
   static int recv_stateless_reset(ngtcp2_conn*, const ngtcp2_pkt_stateless_reset*, void* user_data) {
@@ -323,10 +329,9 @@ void Connection::on_datagram(const ReceivedDatagram& d) {
       endpoint_.socket->send(remote_, &local_, close_packet_.data(), close_packet_.size(), close_packet_.size());
     return;
   }
-  last_rx_ns_ = now_ns();
   ++datagrams_received_;
   bytes_received_ += d.size;
-  trace_state(last_rx_ns_);
+  trace_state(now_ns());
   if (is_arq(d.data, d.size)) {
     // The peer starts wrapping once its side of the handshake completes, which can be before
     // ours: the receiving half comes to life with its first datagram.
@@ -436,7 +441,7 @@ bool Connection::migrate(UdpSocket& socket) {
   ngtcp2_path path = make_path(local, remote_);
   int rv = ngtcp2_conn_initiate_immediate_migration(conn_, &path, now_ns());
   if (rv != 0) {
-    spdlog::warn("{}: cannot move the connection to {}: {}", endpoint_.log_name, local.to_string(), ngtcp2_strerror(rv));
+    spdlog::debug("{}: cannot move the connection to {}: {}", endpoint_.log_name, local.to_string(), ngtcp2_strerror(rv));
     return false;
   }
   endpoint_.socket = &socket;

@@ -167,7 +167,9 @@ class Connection {
   std::string peer_certificate() const { return tls_ ? tls_->peer_certificate_subject() : std::string(); }
   std::vector<ngtcp2_cid> connection_ids() const;
   std::size_t stream_count() const { return streams_.size(); }
-  std::uint64_t last_receive_ns() const { return last_rx_ns_; }  // when a datagram last arrived
+  // When the peer was last heard from: stream data or an acknowledgement of ours, in a packet
+  // that decrypted (a datagram alone proves nothing).
+  std::uint64_t last_receive_ns() const { return last_rx_ns_; }
   ConnectionStats stats() const;
   // A server's connection decrypted its client's Initial: false after a forged or garbled
   // first datagram, which the endpoint then forgets at once.

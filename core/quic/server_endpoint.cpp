@@ -358,13 +358,6 @@ void ServerEndpoint::on_path_changed(Connection& c, const SocketAddress& old_rem
   }
 }
 
-void ServerEndpoint::drop_fec_decoder(const std::string& peer) {
-  if (auto f = fec_decoders_.find(peer); f != fec_decoders_.end()) {
-    fec_recovered_gone_ += f->second->stats().recovered;  // the metric counts them still
-    fec_decoders_.erase(f);
-  }
-}
-
 void ServerEndpoint::forget(Connection& c) {
   auto it = connections_.find(&c);
   if (it == connections_.end()) return;
@@ -400,6 +393,20 @@ void ServerEndpoint::on_connection_closed(Connection& c, const std::string& reas
   reaper_.activate();
 }
 
-void ServerEndpoint::reap() { graveyard_.clear(); }
+void ServerEndpoint::drop_fec_decoder(const std::string& peer) {
+  auto it = fec_decoders_.find(peer);
+  if (it == fec_decoders_.end()) return;
+  fec_recovered_gone_ += it->second->stats().recovered;  // the metric still counts them
+  // This may run inside that decoder's own delivery callback (a packet it repaired closed or
+  // moved the connection): it is destroyed from the loop, not here.
+  dead_fec_decoders_.push_back(std::move(it->second));
+  fec_decoders_.erase(it);
+  reaper_.activate();
+}
+
+void ServerEndpoint::reap() {
+  graveyard_.clear();
+  dead_fec_decoders_.clear();
+}
 
 }  // namespace quictun::quic

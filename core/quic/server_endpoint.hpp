@@ -129,6 +129,7 @@ class ServerEndpoint : private ConnectionObserver {
   std::vector<std::unique_ptr<Connection>> graveyard_;
   // FEC decoders by client address (raw sockaddr bytes): parity datagrams carry no connection ID.
   std::unordered_map<std::string, std::unique_ptr<FecDecoder>> fec_decoders_;
+  std::vector<std::unique_ptr<FecDecoder>> dead_fec_decoders_;  // freed from the loop, off their stack
   std::unordered_map<std::string, Connection*> by_peer_;  // routes ARQ NACKs, which carry no connection ID
   std::unordered_map<std::string, std::size_t> per_source_;  // open connections by client IP
   std::size_t handshakes_ = 0;

@@ -151,11 +151,14 @@ TEST(Flood, UndecryptableInitialsKeepNoConnectionAndFewLogLines) {
   EXPECT_LE(lines(slog) - startup_lines, static_cast<std::size_t>(seconds + 3)) << slog;
 }
 
-TEST(Flood, ConnectionLimitsRefuseNewClientsWithAReason) {
+namespace {
+// Two clients from 127.0.0.1 against a server allowing one connection (by `limit`): the first
+// holds a tunnel open, the second is refused with a reason the server and the client log.
+void second_client_is_refused(const std::string& limit, const std::string& server_says, const std::string& client_says) {
   TempDir dir;
   const int backend_port = free_tcp_port(), server_port = free_udp_port();
   Backend backend(listen_tcp(backend_port), echo_handler);
-  std::ofstream(dir.file("server.toml")) << "[server]\nmax_connections_per_source = 1\n";
+  std::ofstream(dir.file("server.toml")) << "[server]\n" << limit << " = 1\n";
   Process server({bin_path("quictun-server"), "--listen-on", "127.0.0.1:" + std::to_string(server_port), "--plugin-dir",
                   plugin_dir(), "--config", dir.file("server.toml")},
                  dir.file("server.log"));
@@ -180,7 +183,75 @@ TEST(Flood, ConnectionLimitsRefuseNewClientsWithAReason) {
   ASSERT_EQ(recv(held, &c, 1, 0), 1) << clients[0]->log();
   // The second, from the same address, is refused, and both sides say why.
   EXPECT_EQ(send_and_read(connect_tcp(ports[1]), "refused?", 10s), "");
-  EXPECT_TRUE(server.wait_for_log("max_connections_per_source (1) reached", 2s)) << server.log();
-  EXPECT_TRUE(clients[1]->wait_for_log("too many connections from this address", 2s)) << clients[1]->log();
+  EXPECT_TRUE(server.wait_for_log(server_says, 2s)) << server.log();
+  EXPECT_TRUE(clients[1]->wait_for_log(client_says, 2s)) << clients[1]->log();
+  // What is open is not disturbed.
+  ASSERT_TRUE(write_all(held, "y", 1));
+  ASSERT_EQ(recv(held, &c, 1, 0), 1) << clients[0]->log();
+  EXPECT_EQ(c, 'y');
   close(held);
+}
+}  // namespace
+
+TEST(Flood, MaxConnectionsPerSourceRefusesWithAReason) {
+  second_client_is_refused("max_connections_per_source", "connection refused: max_connections_per_source (1) reached",
+                           "too many connections from this address");
+}
+
+TEST(Flood, MaxConnectionsRefusesWithAReason) {
+  second_client_is_refused("max_connections", "connection refused: max_connections (1) reached",
+                           "server at its connection limit");
+}
+
+TEST(Flood, BadAdmissionSettingsAreRefusedByName) {
+  auto [code, out] = run({bin_path("quictun-server"), "--retry", "sometimes", "--plugin-dir", plugin_dir()});
+  EXPECT_NE(code, 0);
+  EXPECT_NE(out.find("--retry: unknown retry mode \"sometimes\" (use auto, always or never)"), std::string::npos) << out;
+  TempDir dir;
+  std::ofstream(dir.file("q.toml")) << "[server]\nmax_connections = 0\n";
+  auto [code2, out2] = run({bin_path("quictun-server"), "--config", dir.file("q.toml"), "--plugin-dir", plugin_dir()});
+  EXPECT_NE(code2, 0);
+  EXPECT_NE(out2.find("q.toml:2"), std::string::npos) << out2;
+  EXPECT_NE(out2.find("max_connections"), std::string::npos) << out2;
+}
+
+// Short-header packets for connection IDs the server does not know get stateless resets, each
+// smaller than its trigger (no amplification, no reset loops), and no more than reset_rate a
+// second (plus a second's burst), however many arrive.
+TEST(Flood, StatelessResetsAreSmallerThanTheirTriggerAndRateLimited) {
+  TempDir dir;
+  const int server_port = free_udp_port();
+  std::ofstream(dir.file("server.toml")) << "[server]\nreset_rate = 50\n";
+  Process server({bin_path("quictun-server"), "--listen-on", "127.0.0.1:" + std::to_string(server_port), "--plugin-dir",
+                  plugin_dir(), "--config", dir.file("server.toml")},
+                 dir.file("server.log"));
+  ASSERT_TRUE(server.wait_for_log("listening on UDP")) << server.log();
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(static_cast<std::uint16_t>(server_port));
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to), 0);
+  std::mt19937_64 rng(3);
+  const std::size_t trigger = 60;
+  for (int i = 0; i < 2000; ++i) {
+    std::vector<unsigned char> p(trigger);
+    for (auto& b : p) b = static_cast<unsigned char>(rng());
+    p[0] = static_cast<unsigned char>(0x40 | (p[0] & 0x3f));  // short header
+    send(fd, p.data(), p.size(), 0);
+  }
+  set_timeout(fd, 1500ms);
+  std::size_t resets = 0;
+  unsigned char buf[2048];
+  for (;;) {
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    ++resets;
+    EXPECT_LT(static_cast<std::size_t>(n), trigger);
+    EXPECT_EQ(buf[0] & 0xc0, 0x40) << "a reset looks like a short-header packet";
+  }
+  close(fd);
+  EXPECT_GE(resets, 10u);
+  EXPECT_LE(resets, 50u + 50u) << "reset_rate 50 with a burst of one second";
+  EXPECT_TRUE(server.wait_for_log("stateless reset sent", 2s)) << server.log();
 }

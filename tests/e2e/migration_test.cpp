@@ -98,6 +98,10 @@ void make_certificate(const TempDir& d) {
 TEST(Migration, NatRebindingEvery500msLosesNoByteWithArq) { rebinding_echo({"--arq", "on"}); }
 TEST(Migration, NatRebindingEvery500msLosesNoByteWithoutArq) { rebinding_echo({"--arq", "off"}); }
 TEST(Migration, NatRebindingEvery500msLosesNoByteWithFec) { rebinding_echo({"--fec", "20:2"}); }
+// The path validation's own packets may be lost too (the client drops 2 % of what it receives).
+TEST(Migration, NatRebindingEvery500msLosesNoByteWithArqUnderLoss) {
+  rebinding_echo({"--arq", "on", "--test-drop-rate", "0.02"});
+}
 
 TEST(Migration, RestartedServerResetsOldConnectionAndClientReconnectsAtOnce) {
   TempDir dir;
