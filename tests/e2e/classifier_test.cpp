@@ -10,6 +10,8 @@
 #include <iterator>
 #include <mutex>
 #include <optional>
+#include <sstream>
+#include <thread>
 
 #include "harness.hpp"
 #include "spice_bytes.hpp"
@@ -17,6 +19,22 @@
 using namespace quictun::test;
 
 namespace {
+
+// The tunnel's closing line ("... closed: ..." or "... ended: ...") that holds `marker`, waited
+// for up to 10 s; "" if none. Other lines about the tunnel may carry `protocol=` as well (the
+// registry's fields), so the first match is not enough.
+std::string closing_line(const Process& p, const std::string& marker) {
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::istringstream in(p.log());
+    for (std::string l; std::getline(in, l);)
+      if (l.find(marker) != std::string::npos &&
+          (l.find(" closed: ") != std::string::npos || l.find(" ended: ") != std::string::npos))
+        return l;
+    std::this_thread::sleep_for(50ms);
+  }
+  return {};
+}
 
 std::string fixture(const std::string& name) {
   std::ifstream in(std::filesystem::path(QUICTUN_CLASSIFIER_DATA_DIR) / name, std::ios::binary);
@@ -86,9 +104,10 @@ struct ClassifiedTunnel {
   void expect_logged(const std::vector<std::string>& fields) {
     for (Process* p : {&tunnel->server(), &tunnel->client()}) {
       ASSERT_TRUE(p->wait_for_log(fields.front(), 10s)) << p->log();
-      std::string log = p->log();
-      std::string line = log.substr(log.find(fields.front()));
-      line = line.substr(0, line.find('\n'));
+      // Other lines about the tunnel may carry `protocol=` too (its registry fields): the
+      // closing line is the one that must name everything.
+      std::string line = closing_line(*p, fields.front());
+      ASSERT_FALSE(line.empty()) << "no closing line names " << fields.front() << ":\n" << p->log();
       for (const auto& f : fields) EXPECT_NE(line.find(f), std::string::npos) << f << " not in: " << line;
     }
   }
@@ -183,10 +202,8 @@ TEST(Classifier, HttpFromCurlIsNamedWithMethodHostAndPath) {
     EXPECT_EQ(sha256(received_up), sha256(body_up));
   }
   for (Process* p : {&tunnel.server(), &tunnel.client()}) {
-    ASSERT_TRUE(p->wait_for_log("protocol=http", 10s)) << p->log();
-    std::string log = p->log();
-    std::string line = log.substr(log.find("protocol=http"));
-    line = line.substr(0, line.find('\n'));
+    std::string line = closing_line(*p, "protocol=http");
+    ASSERT_FALSE(line.empty()) << p->log();
     for (const char* f : {"method=\"POST\"", "host=\"files.example.test\"", "path=\"/files/upload\"", "version=\"1.1\""})
       EXPECT_NE(line.find(f), std::string::npos) << f << " not in: " << line;
   }
