@@ -457,3 +457,40 @@ TEST(Api, MetricsCountLossAndItsRepair) {
     EXPECT_GT(conns[0]["packetsLost"].get<std::uint64_t>(), 0u);
   }
 }
+
+TEST(Api, OpenTunnelsShowWhatTheClassifierFound) {
+  TempDir dir;
+  int backend_port = free_tcp_port();
+  Backend backend(listen_tcp(backend_port), echo_handler);
+  int server_api = free_tcp_port(), client_api = free_tcp_port();
+  Tunnel tunnel(dir, {{"--httpd-listen-on", api_flag(server_api), "--classifier", "http"},
+                      {"--httpd-listen-on", api_flag(client_api), "--classifier", "http", "--token-source",
+                       "tcp:127.0.0.1:" + std::to_string(backend_port)},
+                      {}});
+  int fd = tunnel.connect();
+  ASSERT_GE(fd, 0);
+  set_timeout(fd, 5s);
+  // A request head, echoed back; the tunnel stays open while the API is asked.
+  const std::string head = "GET /reports/q3?x=1 HTTP/1.1\r\nHost: intranet.example.test\r\n\r\n";
+  ASSERT_TRUE(write_all(fd, head.data(), head.size()));
+  std::string echoed(head.size(), '\0');
+  std::size_t got = 0;
+  while (got < echoed.size()) {
+    ssize_t n = read(fd, echoed.data() + got, echoed.size() - got);
+    ASSERT_GT(n, 0);
+    got += static_cast<std::size_t>(n);
+  }
+  EXPECT_EQ(echoed, head);
+  for (int api : {server_api, client_api}) {
+    json list;
+    EXPECT_TRUE(eventually([&] {
+      list = get_json(api, "/tunnels");
+      return list.size() == 1 && list[0]["protocol"] == "http";
+    })) << list.dump();
+    if (list.size() != 1) continue;
+    EXPECT_EQ(list[0]["protocolProperties"]["method"], "GET") << list.dump();
+    EXPECT_EQ(list[0]["protocolProperties"]["host"], "intranet.example.test") << list.dump();
+    EXPECT_EQ(list[0]["protocolProperties"]["path"], "/reports/q3") << list.dump();
+  }
+  close(fd);
+}
