@@ -27,8 +27,6 @@ class ServerApp : private quic::ServerEndpoint::Listener {
   std::size_t open_tunnels() const { return tunnels_.size(); }
   // SIGHUP: the token parser's files and the certificate files, each kept as it was when bad.
   void reload();
-  // The QUIC endpoint's counters (Retries, drops, resets, migrations), for metrics.
-  const quic::ServerEndpointStats& quic_stats() const { return endpoint_->stats(); }
 
  private:
   void on_new_stream(quic::Connection& connection, std::int64_t stream_id) override;

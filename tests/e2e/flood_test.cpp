@@ -11,6 +11,7 @@
 #include <atomic>
 #include <fstream>
 #include <random>
+#include <regex>
 #include <thread>
 
 #include "harness.hpp"
@@ -88,8 +89,9 @@ TEST(Flood, ForgedInitialsGetRetryAndARealClientStillConnects) {
   TempDir dir;
   const int backend_port = free_tcp_port(), server_port = free_udp_port(), client_port = free_tcp_port();
   Backend backend(listen_tcp(backend_port), echo_handler);
+  const int api_port = free_tcp_port();
   Process server({bin_path("quictun-server"), "--listen-on", "127.0.0.1:" + std::to_string(server_port), "--plugin-dir",
-                  plugin_dir()},
+                  plugin_dir(), "--httpd-listen-on", "127.0.0.1:" + std::to_string(api_port)},
                  dir.file("server.log"));
   ASSERT_TRUE(server.wait_for_log("listening on UDP")) << server.log();
   const std::size_t startup_lines = lines(server.log());
@@ -120,6 +122,13 @@ TEST(Flood, ForgedInitialsGetRetryAndARealClientStillConnects) {
   const std::string slog = server.log();
   EXPECT_GT(forged, 5000u);
   EXPECT_GE(count(slog, "Retry sent"), 1u) << slog;
+  // The operator sees the same in /metrics.
+  const int api = connect_tcp(api_port);
+  ASSERT_GE(api, 0);
+  const std::string metrics = send_and_read(api, "GET /metrics HTTP/1.0\r\n\r\n", 10s);
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(metrics, m, std::regex("\nquictun_quic_retries_sent_total ([0-9.e+]+)\n"))) << metrics;
+  EXPECT_GT(std::stod(m[1]), 1000.0) << metrics;
   EXPECT_EQ(count(slog, "new QUIC connection"), 0u) << "not logged at info";
   // A summary a second (plus the first event's own line and the real client's two), not a
   // line per forged packet.
