@@ -9,7 +9,6 @@
 #include "app/logging.hpp"
 #include "app/main_common.hpp"
 #include "app/loop.hpp"
-#include "app/signals.hpp"
 
 int main(int argc, char** argv) {
   using namespace quictun;

@@ -9,7 +9,6 @@
 #include "app/main_common.hpp"
 #include "app/loop.hpp"
 #include "app/server_app.hpp"
-#include "app/signals.hpp"
 
 int main(int argc, char** argv) {
   using namespace quictun;
