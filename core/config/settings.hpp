@@ -11,6 +11,7 @@
 #include "quic/connection.hpp"
 #include "quic/tls.hpp"
 #include "tunnel/backend_allowlist.hpp"
+#include "tunnel/tunnel_limits.hpp"
 
 namespace quictun::config {
 
@@ -44,6 +45,7 @@ struct ServerSettings : CommonSettings {
   quic::TlsServerOptions tls;
   std::uint64_t backend_connect_timeout_ms = 10000;  // a backend that does not answer by then is unreachable (0x03)
   tunnel::BackendAllowlist allow;  // [server] allow / --allow; inactive when neither gives one
+  tunnel::TunnelLimits limits;     // [server] max_tunnels_per_connection, max_tunnels, max_buffered_bytes
 };
 
 struct ListenerSettings {

@@ -80,6 +80,9 @@ class Relay : public quic::StreamHandler {
   // bytes cannot be replayed (recording overflowed, or the application's data is gone).
   bool rewind_for_retry();
   Outcome& outcome() { return outcome_; }
+  // Bytes this relay holds: application bytes not yet on the stream, stream bytes not yet
+  // written to the socket, and sent stream bytes not yet acknowledged.
+  std::size_t buffered_bytes() const;
 
  protected:
   // Lets a subclass take handshake bytes off the front of the stream (the status byte, the
