@@ -10,6 +10,7 @@ then reads the server's VmRSS and reports (RSS with tunnels - RSS before) / tunn
 """
 import argparse
 import asyncio
+import multiprocessing
 import os
 import resource
 import socket
@@ -56,6 +57,15 @@ async def echo(reader, writer):
         writer.close()
 
 
+def run_backend(conn):
+    """The echo backend, in its own process: its sockets do not count against ours."""
+    async def serve():
+        server = await asyncio.start_server(echo, "127.0.0.1", 0, backlog=4096)
+        conn.send(server.sockets[0].getsockname()[1])
+        await asyncio.Event().wait()
+    asyncio.run(serve())
+
+
 async def open_tunnels(ports, per_client, parallel):
     conns, failed = [], 0
     sem = asyncio.Semaphore(parallel)
@@ -85,12 +95,20 @@ async def main():
     ap.add_argument("--parallel", type=int, default=200, help="tunnels being opened at once")
     ap.add_argument("--settle", type=float, default=3.0, help="seconds to wait before reading RSS")
     a = ap.parse_args()
+    # Every tunnel costs this process one socket, the backend process one and the server two:
+    # raise the limit (root may go past the hard limit, up to fs.nr_open), before any child starts.
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    want = max(hard, 4 * a.clients * a.tunnels + 1024)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, want))
+    except (ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     bindir, plugins = os.path.join(a.build, "bin"), os.path.join(a.build, "plugins")
     tmp = tempfile.mkdtemp(prefix="quictun-mem-")
-    backend = await asyncio.start_server(echo, "127.0.0.1", 0, backlog=4096)
-    backend_port = backend.sockets[0].getsockname()[1]
+    parent_end, child_end = multiprocessing.Pipe()
+    backend = multiprocessing.Process(target=run_backend, args=(child_end,), daemon=True)
+    backend.start()
+    backend_port = parent_end.recv()
     udp = free_port(socket.SOCK_DGRAM)
     total = a.clients * a.tunnels
     cfg = os.path.join(tmp, "quictun.toml")
@@ -147,7 +165,7 @@ async def main():
                 p.wait(10)
             except subprocess.TimeoutExpired:
                 p.kill()
-        backend.close()
+        backend.terminate()
 
 
 asyncio.run(main())
