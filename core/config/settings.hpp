@@ -12,6 +12,7 @@
 #include "quic/server_endpoint.hpp"
 #include "quic/tls.hpp"
 #include "tunnel/backend_allowlist.hpp"
+#include "tunnel/tunnel_limits.hpp"
 
 namespace quictun::config {
 
@@ -62,6 +63,7 @@ struct ServerSettings : CommonSettings {
   std::uint64_t drain_timeout_ms = 30000;  // on SIGTERM, open tunnels get this long before CONNECTION_CLOSE
   quic::ServerLimits limits;                // admission: connection limits, Retry, stateless resets
   tunnel::BackendAllowlist allow;  // [server] allow / --allow; inactive when neither gives one
+  tunnel::TunnelLimits limits;     // [server] max_tunnels_per_connection, max_tunnels, max_buffered_bytes
 };
 
 struct ListenerSettings {

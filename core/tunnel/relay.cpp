@@ -329,4 +329,8 @@ void Relay::decline_stream(const std::uint8_t* bytes, std::size_t size) {
 
 void Relay::abort(const std::string& reason) { complete(Ending::broken, reason); }
 
+std::size_t Relay::buffered_bytes() const {
+  return pending_.size() + replay_.size() + evbuffer_get_length(down_buf_.get()) + (conn_ ? conn_->buffered(stream_id_) : 0);
+}
+
 }  // namespace quictun::tunnel

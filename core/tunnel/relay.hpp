@@ -98,6 +98,9 @@ class Relay : public quic::StreamHandler {
   // The tunnel's entry in the registry; it is removed when the relay finishes.
   void set_record(TunnelRegistry::Handle handle) { record_ = std::move(handle); }
   TunnelRegistry::Handle& record() { return record_; }
+  // Bytes this relay holds: application bytes not yet on the stream, stream bytes not yet
+  // written to the socket, and sent stream bytes not yet acknowledged.
+  std::size_t buffered_bytes() const;
 
  protected:
   // Lets a subclass take handshake bytes off the front of the stream (the status byte, the

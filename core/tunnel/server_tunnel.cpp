@@ -35,6 +35,7 @@ ServerTunnel::~ServerTunnel() {
 }
 
 std::size_t ServerTunnel::take_stream_prefix(const std::uint8_t* data, std::size_t size, bool fin) {
+  if (declined_) return size;  // dropped (and credited) by the relay
   if (token_complete_) return 0;
   std::size_t take = std::min(size, wire::kTokenSize - token_.size());
   token_.append(reinterpret_cast<const char*>(data), take);
@@ -149,6 +150,7 @@ void ServerTunnel::refuse(wire::Status status, const std::string& reason) {
             fmt::format("tunnel {} from {}: {} ({})", id_, client_, reason, wire::status_text(static_cast<std::uint8_t>(status))));
   outcome().reason = reason;
   if (outcome().failure.empty()) outcome().failure = status == wire::Status::bad_token ? "0x02" : "0x03";
+  declined_ = true;
   if (!connection()) return;
   std::uint8_t byte = static_cast<std::uint8_t>(status);
   decline_stream(&byte, 1);

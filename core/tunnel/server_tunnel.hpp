@@ -36,6 +36,8 @@ class ServerTunnel : public Relay {
   // What the tunnel's traffic was found to be (settles as the first bytes pass).
   const Classification& classification() const { return classifier_.result(); }
   TunnelClassifier& classifier() { return classifier_; }
+  // Refuses the tunnel before its token is read (a server limit); `reason` is logged as it is.
+  void refuse_early(const std::string& reason) { refuse(wire::Status::bad_token, reason); }
 
  private:
   std::size_t take_stream_prefix(const std::uint8_t* data, std::size_t size, bool fin) override;
@@ -50,6 +52,7 @@ class ServerTunnel : public Relay {
   std::string client_;      // the QUIC client's address, for logs
   std::string token_;       // the 512 bytes as they arrive
   bool token_complete_ = false;
+  bool declined_ = false;   // refused: every later stream byte is dropped, the token never parsed
   std::string backend_;        // as the parser gave it: what the transport connects to
   std::string backend_shown_;  // escape_for_log(backend_)
   Fd connecting_;           // backend socket while connect() is under way
