@@ -107,7 +107,7 @@ void ServerApp::on_new_stream(quic::Connection& connection, std::int64_t stream_
 }
 
 std::optional<std::string> ServerApp::limit_refusal(quic::Connection& connection) {
-  const tunnel::TunnelLimits& l = settings_.limits;
+  const tunnel::TunnelLimits& l = settings_.tunnel_limits;
   if (auto it = per_connection_.find(&connection); it != per_connection_.end() && it->second >= l.max_per_connection) {
     ++limit_stats_.refused_per_connection;
     return "limit: " + std::to_string(it->second) + " tunnels open on this connection (max_tunnels_per_connection " +

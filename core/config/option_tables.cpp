@@ -172,14 +172,14 @@ const std::vector<Option<ServerSettings>>& server_options() {
       {{.section = "server", .key = "max_tunnels_per_connection", .flag = "--max-tunnels-per-connection",
         .kind = Kind::integer, .min = 1, .max = 1ull << 20,
         .help = "open tunnels one client connection may have; more are refused with 0x02 (default 4096)"},
-       [](S& s, const Value& v) { s.limits.max_per_connection = v.number; }},
+       [](S& s, const Value& v) { s.tunnel_limits.max_per_connection = v.number; }},
       {{.section = "server", .key = "max_tunnels", .flag = "--max-tunnels", .kind = Kind::integer, .min = 1,
         .max = 1ull << 24, .help = "open tunnels in all; more are refused with 0x02 (default 65536)"},
-       [](S& s, const Value& v) { s.limits.max_total = v.number; }},
+       [](S& s, const Value& v) { s.tunnel_limits.max_total = v.number; }},
       {{.section = "server", .key = "max_buffered_bytes", .flag = "--max-buffered-bytes", .kind = Kind::integer,
         .min = 65536, .max = 1ull << 40,
         .help = "bytes all tunnels may hold in buffers; above it new tunnels are refused with 0x02 (default 1 GiB)"},
-       [](S& s, const Value& v) { s.limits.max_buffered_bytes = v.number; }},
+       [](S& s, const Value& v) { s.tunnel_limits.max_buffered_bytes = v.number; }},
   };
   return table;
 }

@@ -63,7 +63,7 @@ struct ServerSettings : CommonSettings {
   std::uint64_t drain_timeout_ms = 30000;  // on SIGTERM, open tunnels get this long before CONNECTION_CLOSE
   quic::ServerLimits limits;                // admission: connection limits, Retry, stateless resets
   tunnel::BackendAllowlist allow;  // [server] allow / --allow; inactive when neither gives one
-  tunnel::TunnelLimits limits;     // [server] max_tunnels_per_connection, max_tunnels, max_buffered_bytes
+  tunnel::TunnelLimits tunnel_limits;  // [server] max_tunnels_per_connection, max_tunnels, max_buffered_bytes
 };
 
 struct ListenerSettings {
