@@ -14,8 +14,9 @@ seconds="${1:-25}"
 all="token_handshake arq_datagram fec_datagram config_toml config_flags token_file http_request_head http_lookup_response"
 names="${FUZZ_ONLY:-$all}"
 
+mkdir -p "$build"
 CC=clang-14 CXX=clang++-14 cmake -S "$here" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DQUICTUN_FUZZ=ON \
-  -DQUICTUN_NGTCP2=system ${QUICTUN_CMAKE_ARGS:-} > "$build.configure.log" 2>&1 || { cat "$build.configure.log"; exit 1; }
+  -DQUICTUN_NGTCP2=system ${QUICTUN_CMAKE_ARGS:-} > "$build/configure.log" 2>&1 || { cat "$build/configure.log"; exit 1; }
 targets=()
 for n in $names; do targets+=("fuzz_$n"); done
 cmake --build "$build" -j"$(nproc)" --target "${targets[@]}"

@@ -20,7 +20,7 @@ export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:strict_string_checks=1:detec
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$reports/ubsan"
 export LSAN_OPTIONS="suppressions=$here/scripts/lsan.supp:print_suppressions=0"
 status=0
-(cd "$build" && ctest --output-on-failure --timeout 900 -j"${QUICTUN_TEST_JOBS:-1}") || status=$?
+(cd "$build" && ctest --output-on-failure --timeout 900 -j"${QUICTUN_TEST_JOBS:-2}") || status=$?
 if compgen -G "$reports/*" > /dev/null; then
   echo "test-sanitized: sanitizer reports:" >&2
   for f in "$reports"/*; do echo "== $f" >&2; cat "$f" >&2; done
