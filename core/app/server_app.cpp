@@ -56,6 +56,7 @@ ServerApp::ServerApp(const config::ServerSettings& settings, event_base* loop, p
   });
   ops_->counters().count_fec_recovered([this] { return endpoint_ ? endpoint_->fec_recovered() : 0; });
   ops::export_endpoint_stats(ops_->metrics(), [this] { return endpoint_ ? &endpoint_->stats() : nullptr; });
+  ops::export_tunnel_limit_stats(ops_->metrics(), limit_stats_);
   SocketAddress listen = resolve_udp(split_host_port(settings.listen_on, "--listen-on"), "--listen-on");
   endpoint_ = std::make_unique<quic::ServerEndpoint>(loop, listen, settings.quic, settings.limits, tls_, static_cast<quic::ServerEndpoint::Listener&>(*this), settings.test_drop_rate);
   warn_if_open_relay(settings, listen);

@@ -26,4 +26,18 @@ void export_endpoint_stats(Metrics& metrics, std::function<const quic::ServerEnd
   });
 }
 
+void export_tunnel_limit_stats(Metrics& metrics, const tunnel::TunnelLimitStats& stats) {
+  metrics.on_collect([&stats](Metrics& m) {
+    m.gauge("quictun_tunnel_buffered_bytes", "bytes the open tunnels hold (sampled every 100 ms)")
+        .set(static_cast<double>(stats.buffered_bytes));
+    const char* refused = "new tunnels refused (0x02), by the limit that refused them";
+    m.counter("quictun_tunnels_refused_total", refused, {{"limit", "max_tunnels_per_connection"}})
+        .set(static_cast<double>(stats.refused_per_connection));
+    m.counter("quictun_tunnels_refused_total", refused, {{"limit", "max_tunnels"}})
+        .set(static_cast<double>(stats.refused_total));
+    m.counter("quictun_tunnels_refused_total", refused, {{"limit", "max_buffered_bytes"}})
+        .set(static_cast<double>(stats.refused_memory));
+  });
+}
+
 }  // namespace quictun::ops
