@@ -39,12 +39,14 @@ void warn_if_open_relay(const config::ServerSettings& s, const SocketAddress& li
 }  // namespace
 
 ServerApp::ServerApp(const config::ServerSettings& settings, event_base* loop, plugin::PluginLoader& loader)
-    : settings_(settings), transports_(loader, settings), classifiers_(loader, settings), tls_(settings.tls) {
+    : settings_(settings), transports_(loader, settings), classifiers_(loader, settings),
+      refusal_log_(loop, "server", spdlog::level::warn),
+      tls_(settings.tls) {
   parser_ = loader.token_parser(settings.token_parser,
                                 settings.plugin_config("token_parser." + plugin::normalize_name(settings.token_parser),
                                                        settings.token_parser_key, settings.token_parser_key_origin));
   services_ = std::make_unique<tunnel::ServerTunnel::Services>(
-      tunnel::ServerTunnel::Services{loop, *parser_, transports_, settings.backend_connect_timeout_ms, classifiers_, settings.allow});
+      tunnel::ServerTunnel::Services{loop, *parser_, transports_, settings.backend_connect_timeout_ms, classifiers_, settings.allow, refusal_log_});
   reaper_.assign(loop, -1, 0, [this](short) { retired_.clear(); });
   buffer_sampler_.assign(loop, -1, EV_PERSIST, [this](short) { sample_buffered_bytes(); });
   buffer_sampler_.add_timeout_ms(kBufferSampleMs);

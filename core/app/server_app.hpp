@@ -46,6 +46,7 @@ class ServerApp : private quic::ServerEndpoint::Listener {
   plugin::TransportSet transports_;
   plugin::ClassifierSet classifiers_;
   std::shared_ptr<sdk::TokenParser> parser_;
+  RateLimitedLog refusal_log_;  // refused tunnels (bad tokens, limits, the allow list)
   std::unique_ptr<tunnel::ServerTunnel::Services> services_;
   quic::TlsServerContext tls_;
   std::unique_ptr<quic::ServerEndpoint> endpoint_;

@@ -146,8 +146,12 @@ void ServerTunnel::on_connect_event(short what) {
 }
 
 void ServerTunnel::refuse(wire::Status status, const std::string& reason) {
-  log_event(spdlog::level::warn, record().log_fields(),
-            fmt::format("tunnel {} from {}: {} ({})", id_, client_, reason, wire::status_text(static_cast<std::uint8_t>(status))));
+  const std::string text = wire::status_text(static_cast<std::uint8_t>(status));
+  const std::string line = fmt::format("tunnel {} from {}: {} ({})", id_, client_, reason, text);
+  // In full, with the tunnel's fields, at debug; at warn, rate-limited: the first refusal after
+  // a quiet second, then one summary a second with the count and the latest.
+  log_event(spdlog::level::debug, record().log_fields(), line);
+  services_.refusals.event("tunnel refused: " + text, line);
   outcome().reason = reason;
   if (outcome().failure.empty()) outcome().failure = status == wire::Status::bad_token ? "0x02" : "0x03";
   declined_ = true;

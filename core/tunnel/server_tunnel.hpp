@@ -11,6 +11,7 @@
 #include "plugin/transport_set.hpp"
 #include "tunnel/classification.hpp"
 #include "tunnel/backend_allowlist.hpp"
+#include "util/rate_limited_log.hpp"
 #include "tunnel/relay.hpp"
 #include "tunnel/wire.hpp"
 
@@ -25,6 +26,7 @@ class ServerTunnel : public Relay {
     std::uint64_t connect_timeout_ms;  // backend connect timeout
     const plugin::ClassifierSet& classifiers;
     const BackendAllowlist& allow;     // checked after the parser, before any transport dials
+    RateLimitedLog& refusals;          // any client can have tunnels refused at any rate
     bool draining = false;             // shutting down: new streams are answered 0x03
   };
 

@@ -1,6 +1,8 @@
 // What happens when things go wrong: refused tokens, dead backends, a restarted or absent
 // server, failing plugins. Nothing may hang and every failure must be said clearly.
 #include <gtest/gtest.h>
+
+#include <thread>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -8,6 +10,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <sstream>
 
 #include "harness.hpp"
 
@@ -44,6 +47,55 @@ TEST(Failure, UnknownTokenIsRefusedWithStatus2) {
   EXPECT_LT(took, 5s);
   EXPECT_TRUE(tunnel.client().wait_for_log("token refused (0x02)", 5s)) << tunnel.client().log();
   EXPECT_TRUE(tunnel.server().wait_for_log("token \"not-an-address\" refused", 5s)) << tunnel.server().log();
+}
+
+TEST(Failure, ManyRefusedTokensAreSummarisedNotLoggedEach) {
+  TempDir dir;
+  Tunnel tunnel(dir, {{}, {"--token-source", "not-an-address"}, {}});
+  const std::string before = tunnel.server().log();
+  constexpr int kTunnels = 60;
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < kTunnels; ++i) {
+    // Nothing is sent: the fixed token goes out at once, and bytes still unread when the client
+    // closes the refused connection would turn its FIN into a reset.
+    bool eof = false;
+    auto [got, took] = exchange(tunnel, "", &eof);
+    ASSERT_TRUE(eof) << "refused tunnel " << i << " was not closed with a FIN (got \"" << got << "\")\n"
+                     << tunnel.client().log() << tunnel.server().log();
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  // Every refusal is counted in a summary line: wait for the count to reach them all.
+  auto refused_counted = [&] {
+    const std::string log = tunnel.server().log().substr(before.size());
+    std::size_t counted = 0, pos = 0;
+    // The first refusal after a quiet second has a line of its own; the others are in summaries
+    // ("... in the last 1.0 s: 59 x tunnel refused: token refused (0x02) ...").
+    while ((pos = log.find("tunnel refused: token refused (0x02)", pos)) != std::string::npos) {
+      const std::size_t line_start = log.rfind('\n', pos) + 1;
+      const std::string head = log.substr(line_start, pos - line_start);
+      const std::size_t x = head.rfind(" x ");
+      if (x == std::string::npos) {
+        ++counted;
+      } else {
+        const std::size_t num = head.rfind(' ', x - 1);
+        counted += std::stoul(head.substr(num + 1, x - num - 1));
+      }
+      pos += 10;
+    }
+    return counted;
+  };
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (refused_counted() < kTunnels && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(100ms);
+  const std::string log = tunnel.server().log().substr(before.size());
+  EXPECT_EQ(refused_counted(), static_cast<std::size_t>(kTunnels)) << log;
+  // Above debug (where each refusal keeps its full line for tracing): a line for the first,
+  // then at most one summary a second (and one more as the last second ends).
+  std::istringstream in(log);
+  std::size_t lines = 0;
+  for (std::string l; std::getline(in, l);)
+    lines += l.find("refused") != std::string::npos && l.find(" debug: ") == std::string::npos;
+  EXPECT_LE(lines, static_cast<std::size_t>(seconds + 3)) << log;
 }
 
 TEST(Failure, BackendDownAnswersStatus3AndClosesPromptly) {
