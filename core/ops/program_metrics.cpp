@@ -30,18 +30,27 @@ void ProgramMetrics::tunnel_ended(const tunnel::Relay::Outcome& o) {
   else failed_other_.inc();
 }
 
+namespace {
+
+// Adds the counters of one connection to a sum (the gauges are per connection, not summed).
+void add_counts(quic::ConnectionStats& sum, const quic::ConnectionStats& s) {
+  sum.bytes_sent += s.bytes_sent;
+  sum.bytes_received += s.bytes_received;
+  sum.datagrams_sent += s.datagrams_sent;
+  sum.datagrams_received += s.datagrams_received;
+  sum.packets_lost += s.packets_lost;
+  sum.bytes_lost += s.bytes_lost;
+  sum.arq_resent += s.arq_resent;
+  sum.arq_repaired += s.arq_repaired;
+}
+
+}  // namespace
+
 void ProgramMetrics::connection_closed(const quic::Connection& c) {
   const quic::ConnectionStats s = c.stats();
   if (!s.handshake_done) handshake_failures_.inc();
   ++closed_connections_;
-  closed_.bytes_sent += s.bytes_sent;
-  closed_.bytes_received += s.bytes_received;
-  closed_.datagrams_sent += s.datagrams_sent;
-  closed_.datagrams_received += s.datagrams_received;
-  closed_.packets_lost += s.packets_lost;
-  closed_.bytes_lost += s.bytes_lost;
-  closed_.arq_resent += s.arq_resent;
-  closed_.arq_repaired += s.arq_repaired;
+  add_counts(closed_, s);
 }
 
 void ProgramMetrics::collect(Metrics& m) {
@@ -60,14 +69,7 @@ void ProgramMetrics::collect(Metrics& m) {
   each_connection_([&](const quic::Connection& c) {
     const quic::ConnectionStats s = c.stats();
     ++open;
-    sum.bytes_sent += s.bytes_sent;
-    sum.bytes_received += s.bytes_received;
-    sum.datagrams_sent += s.datagrams_sent;
-    sum.datagrams_received += s.datagrams_received;
-    sum.packets_lost += s.packets_lost;
-    sum.bytes_lost += s.bytes_lost;
-    sum.arq_resent += s.arq_resent;
-    sum.arq_repaired += s.arq_repaired;
+    add_counts(sum, s);
     const Labels peer = {{"peer", c.remote().to_string()}};
     m.gauge("quictun_quic_smoothed_rtt_seconds", "smoothed RTT of each QUIC connection", peer).set(s.smoothed_rtt_ns / 1e9);
     m.gauge("quictun_quic_min_rtt_seconds", "minimum RTT of each QUIC connection", peer).set(s.min_rtt_ns / 1e9);
