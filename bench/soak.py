@@ -7,7 +7,7 @@ the server is killed and restarted, the backend stops and starts and the client 
 
 Layout: quictun-netem joins two namespaces (default qtSoakA, qtSoakB) with loss, reordering and
 duplication each way. quictun-client runs in A with --test-rebind-every-ms (a new local port every
-few seconds), and so does the load generator (this script, `load` mode). quictun-server and the
+second), and so does the load generator (this script, `load` mode). quictun-server and the
 backend (this script, `backend` mode) run in B. Each transfer is one tunnel:
   echo     N bytes up, echoed back, then the backend's SHA-256 of what it received;
   updown   N bytes up, the backend's SHA-256 of them, then M bytes down and their SHA-256.
@@ -236,6 +236,10 @@ async def load_main(a):
                 rec["result"], rec["error"] = "failed", f"{type(e).__name__}: {e}"
             rec["end"] = time.time() - t0
             print(json.dumps(rec), flush=True)
+            if rec["result"] != "ok":
+                # As an application would before it tries again: without it, a refused tunnel
+                # frees its slot at once and the rest of the run burns through a 2 s outage.
+                await asyncio.sleep(a.backoff_s)
 
     await asyncio.gather(*(one(t) for t in plan(a)))
 
@@ -386,7 +390,7 @@ class Run:
                 "--transfers", str(a.transfers), "--concurrency", str(a.concurrency),
                 "--min-size", f"{a.min_size}b", "--max-size", f"{a.max_size}b",
                 "--seed", str(a.seed), "--stall-s", str(a.stall_s), "--deadline-s",
-                str(a.deadline_s)], "load", stdout=subprocess.PIPE)
+                str(a.deadline_s), "--backoff-s", str(a.backoff_s)], "load", stdout=subprocess.PIPE)
             self.records = []
             lines = collections.deque()
 
@@ -397,8 +401,8 @@ class Run:
             reader = threading.Thread(target=pump, daemon=True)
             reader.start()
             faults = [(0.15, lambda: self.kill_server(signal.SIGKILL)),
-                      (0.35, self.bounce_backend),
-                      (0.55, lambda: self.kill_server(signal.SIGTERM))]
+                      (0.40, self.bounce_backend),
+                      (0.65, lambda: self.kill_server(signal.SIGTERM))]
             last_fault = 0.0
             with open(self.logdir / "transfers.jsonl", "w") as out:
                 while reader.is_alive() or lines:
@@ -488,7 +492,10 @@ def summarise(run, a):
             if t - 1 <= r["end"]:
                 cause = e.split(" (pid")[0]
         near[cause] += 1
+    clog = (a.logdir / "client.log").read_text(errors="replace")
     s = {
+        "client_moves": clog.count("connection moved to"),
+        "client_new_connections": clog.count("connected to server"),
         "transfers": a.transfers, "finished": len(recs), "not_reported": missing,
         "intact": by["ok"], "failed_with_error": by["failed"], "hung": len(hung),
         "corrupt_transfers": by["corrupt"], "corrupt_bytes": corrupt, "bytes_checked_ok": moved,
@@ -513,6 +520,8 @@ def print_summary(s):
           f"({s['corrupt_bytes']} bytes)  never reported: {s['not_reported']}")
     print(f"bytes moved and checked in intact transfers: {s['bytes_checked_ok']} "
           f"({s['bytes_checked_ok'] / 2**20:.0f} MiB) in {s['elapsed_s']} s")
+    print(f"client moved to a new port {s['client_moves']} times; "
+          f"client connected {s['client_new_connections']} times")
     print(f"failed tunnels by the fault before them: {s['failed_by_fault']}")
     print("errors the application saw:")
     for e, n in s["failed_errors"].items():
@@ -553,6 +562,8 @@ def main():
                        help="a transfer with no byte moved for this long is hung")
         p.add_argument("--deadline-s", type=float, default=900,
                        help="a transfer not done after this long is hung")
+        p.add_argument("--backoff-s", type=float, default=1.0,
+                       help="a slot whose transfer failed waits this long before the next")
     ap.add_argument("--build", type=Path, default=REPO / "build")
     ap.add_argument("--logdir", type=Path, default=None, help="default: bench/logs/soak-TIME")
     ap.add_argument("--json", type=Path, default=None, help="write the summary here too")
@@ -561,10 +572,10 @@ def main():
     ap.add_argument("--addr-b", default="10.77.0.2", help="the server's address (netem's side B)")
     ap.add_argument("--link", default="--delay 5ms --loss 10% --reorder 5% --reorder-delay 10ms "
                     "--duplicate 5%", help="quictun-netem impairment flags, one string")
-    ap.add_argument("--rebind-ms", type=int, default=3000, help="client --test-rebind-every-ms (0: the client never moves)")
+    ap.add_argument("--rebind-ms", type=int, default=1000, help="client --test-rebind-every-ms (0: the client never moves)")
     ap.add_argument("--drain-ms", type=int, default=5000, help="server --drain-timeout-ms")
     ap.add_argument("--down-s", type=float, default=2.0, help="how long a stopped part stays down")
-    ap.add_argument("--fault-gap-s", type=float, default=15.0,
+    ap.add_argument("--fault-gap-s", type=float, default=5.0,
                     help="at least this long between the end of one fault and the next")
     ap.add_argument("--server-arg", action="append", default=[], help="extra server flag (repeat)")
     ap.add_argument("--client-arg", action="append", default=[], help="extra client flag (repeat)")
