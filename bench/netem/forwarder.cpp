@@ -87,6 +87,7 @@ bool Forwarder::read_batch() {
         std::push_heap(queue_.begin(), queue_.end(), Later{});
         stats_.in_flight_peak.raise_to(pool_.in_use());
         if (v.reordered) stats_.reordered.add();
+        if (v.duplicated) duplicate(slot, v.release, len);
         continue;
       case Fate::drop_queue:
         stats_.drop_queue.add();
@@ -103,6 +104,19 @@ bool Forwarder::read_batch() {
   stats_.queue_peak_bytes.raise_to(model_.peak_queue_bytes());
   stats_.queue_peak_packets.raise_to(model_.peak_queue_packets());
   return got_any;
+}
+
+void Forwarder::duplicate(std::uint32_t slot, Nanos release, std::uint32_t len) {
+  const std::uint32_t copy = pool_.acquire();
+  if (copy == PacketPool::kNone) {
+    stats_.drop_overflow.add();  // the copy, not the original: that one is already queued
+    return;
+  }
+  std::memcpy(pool_.data(copy), pool_.data(slot), len);
+  // The later arrival number sorts the copy right after the original.
+  queue_.push_back(Pending{release, seq_++, copy, len});
+  std::push_heap(queue_.begin(), queue_.end(), Later{});
+  stats_.duplicated.add();
 }
 
 void Forwarder::release_due(Nanos now) {

@@ -66,6 +66,8 @@ class Forwarder {
 
   bool read_batch();
   void release_due(Nanos now);
+  // Queues a second copy of the packet in `slot` (the --duplicate impairment).
+  void duplicate(std::uint32_t slot, Nanos release, std::uint32_t len);
 
   int in_fd_;
   int out_fd_;

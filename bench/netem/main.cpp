@@ -50,6 +50,7 @@ constexpr std::array kImpairmentFlags = {
     ImpairmentFlag{"ge-loss-bad", "Gilbert-Elliott: loss probability in the bad state", "100%"},
     ImpairmentFlag{"reorder", "probability a packet is held back by --reorder-delay, e.g. 2%", "0"},
     ImpairmentFlag{"reorder-delay", "extra delay of a held-back packet, e.g. 10ms", "0"},
+    ImpairmentFlag{"duplicate", "probability a delivered packet arrives twice, e.g. 1%", "0"},
     ImpairmentFlag{"rate", "bottleneck rate in bit/s of IP bytes, e.g. 100mbit (0 = unlimited)",
                    "0"},
     ImpairmentFlag{"queue", "drop-tail queue before the bottleneck: 1000pkt, 256kb, 1mib ...",
@@ -112,6 +113,7 @@ Impairment resolve(const Options& o, const std::string& direction) {
   imp.burst.loss_bad = get("ge-loss-bad", parse_percent);
   imp.reorder = get("reorder", parse_percent);
   imp.reorder_delay = get("reorder-delay", parse_duration);
+  imp.duplicate = get("duplicate", parse_percent);
   imp.rate_bps = get("rate", parse_rate);
   imp.queue = get("queue", parse_queue);
 
@@ -143,6 +145,7 @@ std::string describe(const Impairment& i) {
          ", bad " + pct(i.burst.loss_bad) + ")";
   }
   if (i.reorder > 0) s += " reorder " + pct(i.reorder) + " by " + format_duration(i.reorder_delay);
+  if (i.duplicate > 0) s += " duplicate " + pct(i.duplicate);
   s += " rate " + format_rate(i.rate_bps);
   if (i.rate_bps) {
     s += " queue " + std::to_string(i.queue.amount) + (i.queue.in_packets ? "pkt" : "B");

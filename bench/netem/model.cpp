@@ -38,7 +38,7 @@ std::uint64_t Rng::next() {
 
 double Rng::uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
 
-LinkModel::LinkModel(const Impairment& config, std::uint64_t seed) : cfg_(config), rng_(seed) {
+LinkModel::LinkModel(const Impairment& config, std::uint64_t seed) : cfg_(config), rng_(seed), duplicate_rng_(~seed) {
   if (cfg_.rate_bps > 0 && cfg_.queue.in_packets) departures_.resize(cfg_.queue.amount);
 }
 
@@ -99,6 +99,8 @@ Verdict LinkModel::admit(Nanos now, std::uint32_t bytes) {
     return v;
   }
 
+  // The copy shares the release time, as a link-layer retransmission would.
+  v.duplicated = duplicate_rng_.chance(cfg_.duplicate);
   Nanos release = depart + cfg_.delay;
   if (cfg_.jitter > 0) {
     const double offset = (rng_.uniform() * 2 - 1) * static_cast<double>(cfg_.jitter);

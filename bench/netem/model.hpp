@@ -29,6 +29,7 @@ struct Impairment {
   GilbertElliott burst;          // bursty loss, applied in addition to `loss`
   double reorder = 0;            // probability a packet is held back by reorder_delay
   Nanos reorder_delay = 0;       // extra delay of a held-back packet (later ones overtake it), ns
+  double duplicate = 0;          // probability a delivered packet also arrives a second time
   std::uint64_t rate_bps = 0;    // bottleneck rate in bit/s of IP packet bytes; 0 = unlimited
   QueueLimit queue;              // drop-tail limit of the queue in front of the bottleneck
 };
@@ -57,6 +58,7 @@ struct Verdict {
   Fate fate = Fate::deliver;
   Nanos release = 0;       // when the packet reaches the far side, in monotonic ns (if delivered)
   bool reordered = false;  // the packet was held back by reorder_delay
+  bool duplicated = false;  // a copy arrives too, right after the original (same release time)
 };
 
 class LinkModel {
@@ -75,6 +77,7 @@ class LinkModel {
 
   Impairment cfg_;
   Rng rng_;
+  Rng duplicate_rng_;  // its own stream, so turning duplication on keeps a seed's other fates
   bool bad_ = false;        // Gilbert-Elliott state
   Nanos link_free_at_ = 0;  // when the bottleneck finishes sending everything admitted so far
   Nanos last_release_ = 0;  // release of the latest in-order packet; jitter may not undercut it

@@ -15,7 +15,7 @@ std::string json_direction(const DirectionStats& s) {
       "{\"from\": \"%s\", \"to\": \"%s\", \"rx_packets\": %llu, \"rx_bytes\": %llu, "
       "\"tx_packets\": %llu, \"tx_bytes\": %llu, \"dropped\": {\"total\": %llu, \"queue\": %llu, "
       "\"loss\": %llu, \"burst\": %llu, \"overflow\": %llu, \"oversize\": %llu, \"write\": %llu}, "
-      "\"reordered\": %llu, \"queue_peak_bytes\": %llu, \"queue_peak_packets\": %llu, "
+      "\"reordered\": %llu, \"duplicated\": %llu, \"queue_peak_bytes\": %llu, \"queue_peak_packets\": %llu, "
       "\"in_flight_peak\": %llu}",
       s.from.c_str(), s.to.c_str(), static_cast<unsigned long long>(s.rx_packets.get()),
       static_cast<unsigned long long>(s.rx_bytes.get()),
@@ -29,6 +29,7 @@ std::string json_direction(const DirectionStats& s) {
       static_cast<unsigned long long>(s.drop_oversize.get()),
       static_cast<unsigned long long>(s.drop_write.get()),
       static_cast<unsigned long long>(s.reordered.get()),
+      static_cast<unsigned long long>(s.duplicated.get()),
       static_cast<unsigned long long>(s.queue_peak_bytes.get()),
       static_cast<unsigned long long>(s.queue_peak_packets.get()),
       static_cast<unsigned long long>(s.in_flight_peak.get()));
@@ -42,7 +43,7 @@ std::string format_text(const DirectionStats& s) {
   std::snprintf(buf, sizeof buf,
                 "%s (%s -> %s): in %llu pkts / %llu B, out %llu pkts / %llu B, dropped %llu "
                 "(queue %llu, loss %llu, burst %llu, overflow %llu, oversize %llu, write %llu), "
-                "reordered %llu, queue peak %llu B / %llu pkts",
+                "reordered %llu, duplicated %llu, queue peak %llu B / %llu pkts",
                 s.name.c_str(), s.from.c_str(), s.to.c_str(),
                 static_cast<unsigned long long>(s.rx_packets.get()),
                 static_cast<unsigned long long>(s.rx_bytes.get()),
@@ -56,6 +57,7 @@ std::string format_text(const DirectionStats& s) {
                 static_cast<unsigned long long>(s.drop_oversize.get()),
                 static_cast<unsigned long long>(s.drop_write.get()),
                 static_cast<unsigned long long>(s.reordered.get()),
+                static_cast<unsigned long long>(s.duplicated.get()),
                 static_cast<unsigned long long>(s.queue_peak_bytes.get()),
                 static_cast<unsigned long long>(s.queue_peak_packets.get()));
   return buf;

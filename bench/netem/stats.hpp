@@ -33,6 +33,7 @@ struct DirectionStats {
   Counter drop_oversize;       // dropped because larger than the MTU
   Counter drop_write;          // the receiving TUN refused the packet
   Counter reordered;           // held back by --reorder
+  Counter duplicated;          // extra copies delivered by --duplicate
   Counter queue_peak_bytes;    // largest bottleneck backlog, in bytes
   Counter queue_peak_packets;  // largest bottleneck backlog, in packets (packet limit only)
   Counter in_flight_peak;      // most packets held by the emulator at once

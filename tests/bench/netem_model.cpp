@@ -174,5 +174,36 @@ TEST(NetemModel, ReorderHoldsBackSomePacketsByTheExtraDelay) {
   EXPECT_NEAR(held / 10'000.0, 0.1, 0.015);
 }
 
+TEST(NetemModel, DuplicateCopiesSomeDeliveredPacketsAndLeavesLossAlone) {
+  auto with = [](double duplicate) {
+    return impairment([duplicate](auto& i) {
+      i.delay = 10 * kMs;
+      i.loss = 0.1;
+      i.duplicate = duplicate;
+    });
+  };
+  LinkModel plain(with(0), 5);
+  LinkModel duplicating(with(0.2), 5);
+  int delivered = 0;
+  int copies = 0;
+  for (int i = 0; i < 10'000; ++i) {
+    const Nanos t = i * kMs;
+    const Verdict a = plain.admit(t, 100);
+    const Verdict b = duplicating.admit(t, 100);
+    EXPECT_FALSE(a.duplicated);
+    // Duplication draws from its own stream, so the same seed loses the same packets.
+    ASSERT_EQ(a.fate, b.fate) << "packet " << i;
+    if (b.fate != Fate::deliver) {
+      EXPECT_FALSE(b.duplicated);
+      continue;
+    }
+    ++delivered;
+    if (b.duplicated) ++copies;
+    EXPECT_EQ(b.release, t + 10 * kMs);
+  }
+  EXPECT_NEAR(delivered / 10'000.0, 0.9, 0.015);
+  EXPECT_NEAR(static_cast<double>(copies) / delivered, 0.2, 0.02);
+}
+
 }  // namespace
 }  // namespace quictun::netem
