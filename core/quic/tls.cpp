@@ -59,6 +59,29 @@ void check_certificate_file(const std::string& file) {
   check_file(rc, "cannot load certificate/key", file);
 }
 
+// Empty credentials, freed with their last user (a handshake may outlive a reload).
+std::shared_ptr<gnutls_certificate_credentials_st> new_credentials() {
+  gnutls_certificate_credentials_t raw = nullptr;
+  check(gnutls_certificate_allocate_credentials(&raw), "TLS credentials");
+  return {raw, gnutls_certificate_free_credentials};
+}
+
+// Our own certificate and key (--cert-file, --key-file), if given: both or neither.
+void add_key_pair(gnutls_certificate_credentials_t raw, const std::string& cert_file, const std::string& key_file) {
+  if (cert_file.empty() != key_file.empty()) throw UsageError("--cert-file and --key-file must be given together");
+  if (cert_file.empty()) return;
+  check_certificate_file(cert_file);
+  check_file(gnutls_certificate_set_x509_key_file(raw, cert_file.c_str(), key_file.c_str(), GNUTLS_X509_FMT_PEM),
+             "cannot load certificate/key", cert_file + "\" / \"" + key_file);
+}
+
+// The CAs a peer's certificate must chain to (--ca-file); a file with none is an error.
+void add_trust_file(gnutls_certificate_credentials_t raw, const std::string& ca_file) {
+  int n = gnutls_certificate_set_x509_trust_file(raw, ca_file.c_str(), GNUTLS_X509_FMT_PEM);
+  check_file(n, "cannot load CA file", ca_file);
+  if (n == 0) throw UsageError("CA file \"" + ca_file + "\" holds no certificate");
+}
+
 gnutls_datum_t datum(const char* text) {
   gnutls_datum_t d;
   d.data = reinterpret_cast<unsigned char*>(const_cast<char*>(text));
@@ -149,25 +172,14 @@ namespace {
 
 // The server's certificate, key and client CA, read from the files (or generated) afresh.
 std::shared_ptr<gnutls_certificate_credentials_st> load_server_credentials(const TlsServerOptions& options) {
-  gnutls_certificate_credentials_t raw = nullptr;
-  check(gnutls_certificate_allocate_credentials(&raw), "TLS credentials");
-  std::shared_ptr<gnutls_certificate_credentials_st> cred(raw, gnutls_certificate_free_credentials);
-  if (options.cert_file.empty() != options.key_file.empty())
-    throw UsageError("--cert-file and --key-file must be given together");
-  if (!options.cert_file.empty()) {
-    check_certificate_file(options.cert_file);
-    check_file(gnutls_certificate_set_x509_key_file(raw, options.cert_file.c_str(), options.key_file.c_str(),
-                                                    GNUTLS_X509_FMT_PEM),
-               "cannot load certificate/key", options.cert_file + "\" / \"" + options.key_file);
-  } else {
-    add_generated_certificate(raw);
-  }
+  std::shared_ptr<gnutls_certificate_credentials_st> cred = new_credentials();
+  gnutls_certificate_credentials_t raw = cred.get();
+  add_key_pair(raw, options.cert_file, options.key_file);
+  if (options.cert_file.empty()) add_generated_certificate(raw);
   if (options.require_client_cert) {
     if (options.ca_file.empty())
       throw UsageError("--verify-remote-endpoint needs --ca-file to verify client certificates");
-    int n = gnutls_certificate_set_x509_trust_file(raw, options.ca_file.c_str(), GNUTLS_X509_FMT_PEM);
-    check_file(n, "cannot load CA file", options.ca_file);
-    if (n == 0) throw UsageError("CA file \"" + options.ca_file + "\" holds no certificate");
+    add_trust_file(raw, options.ca_file);
   }
   return cred;
 }
@@ -223,27 +235,17 @@ namespace {
 
 // The client's trust store and its own certificate, read from the files afresh.
 std::shared_ptr<gnutls_certificate_credentials_st> load_client_credentials(const TlsClientOptions& options) {
-  gnutls_certificate_credentials_t raw = nullptr;
-  check(gnutls_certificate_allocate_credentials(&raw), "TLS credentials");
-  std::shared_ptr<gnutls_certificate_credentials_st> cred(raw, gnutls_certificate_free_credentials);
+  std::shared_ptr<gnutls_certificate_credentials_st> cred = new_credentials();
+  gnutls_certificate_credentials_t raw = cred.get();
   if (options.verify_server) {
     if (!options.ca_file.empty()) {
-      int n = gnutls_certificate_set_x509_trust_file(raw, options.ca_file.c_str(), GNUTLS_X509_FMT_PEM);
-      check_file(n, "cannot load CA file", options.ca_file);
-      if (n == 0) throw UsageError("CA file \"" + options.ca_file + "\" holds no certificate");
+      add_trust_file(raw, options.ca_file);
     } else {
       int n = gnutls_certificate_set_x509_system_trust(raw);
       if (n <= 0) throw UsageError("no system trust store found: give --ca-file, or --insecure-skip-verify to test");
     }
   }
-  if (options.cert_file.empty() != options.key_file.empty())
-    throw UsageError("--cert-file and --key-file must be given together");
-  if (!options.cert_file.empty()) {
-    check_certificate_file(options.cert_file);
-    check_file(gnutls_certificate_set_x509_key_file(raw, options.cert_file.c_str(), options.key_file.c_str(),
-                                                    GNUTLS_X509_FMT_PEM),
-               "cannot load certificate/key", options.cert_file + "\" / \"" + options.key_file);
-  }
+  add_key_pair(raw, options.cert_file, options.key_file);
   return cred;
 }
 
