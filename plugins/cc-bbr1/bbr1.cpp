@@ -17,6 +17,7 @@ constexpr unsigned kCooldownRounds = 3;     // rounds after a cut before the nex
 constexpr std::uint64_t kMinRoundPackets = 16;  // a round smaller than this says little about loss
 constexpr unsigned kBaselineRounds = 4;         // quiet rounds measured before loss can mean congestion
 constexpr unsigned kStartupRttSamples = 8;      // RTT samples in a round before its minimum means a queue
+constexpr std::uint64_t kMakeUpQueueFloorNs = 2'000'000;  // RTT over the min that still counts as no queue
 
 }  // namespace
 
@@ -32,6 +33,10 @@ std::uint64_t Bbr1::next_random() {
 
 std::uint64_t Bbr1::queue_threshold() const {
   return std::max<std::uint64_t>(p_.queue_floor_ns, static_cast<std::uint64_t>(p_.queue_fraction * min_rtt_ns_));
+}
+
+std::uint64_t Bbr1::make_up_queue_bound() const {
+  return std::max<std::uint64_t>(kMakeUpQueueFloorNs, min_rtt_ns_ / 20);
 }
 
 std::uint64_t Bbr1::bdp(double gain) const {
@@ -135,9 +140,12 @@ void Bbr1::update_model(const sdk::AckSample& ack, const sdk::PathState& path) {
   // the link, not to a queue's overflow, so it counts as carried and the model is the
   // bottleneck's rate rather than the goodput. Without it the 1.25 probe gains nothing once
   // loss reaches 20 % (1.25 x 0.8 = 1). With a queue standing, losses may be overflow: then
-  // only what arrived counts.
+  // only what arrived counts. "No queue" is strict here (a few ms, not the congestion test's
+  // half round trip): a made-up sample a little above the link's rate raises the queue until
+  // samples stop qualifying, so the bound is the queue that can stand (measured at 50 ms and
+  // 10 % loss: a 15-35 ms queue with the half-RTT bound, none worth the name with this one).
   std::uint64_t sample = ack.delivery_rate;
-  if (ack.has_rate && ack.interval_ns && ack.has_rtt && min_rtt_ns_ && ack.rtt_ns <= min_rtt_ns_ + queue_threshold())
+  if (ack.has_rate && ack.interval_ns && ack.has_rtt && min_rtt_ns_ && ack.rtt_ns <= min_rtt_ns_ + make_up_queue_bound())
     sample = (ack.delivered + std::min(ack.lost_in_sample, ack.delivered)) * 1'000'000'000ull / ack.interval_ns;
   if (ack.has_rate && sample > 0 && (!ack.app_limited || sample >= max_bw_.best())) max_bw_.update(sample, round_);
   min_rtt_expired_ = min_rtt_ns_ && path.now_ns > min_rtt_stamp_ + p_.min_rtt_window_ns;

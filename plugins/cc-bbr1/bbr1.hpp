@@ -55,6 +55,7 @@ class Bbr1 : public sdk::CongestionController {
  private:
   std::uint64_t bdp(double gain) const;  // gain x bandwidth x min RTT, in bytes
   std::uint64_t queue_threshold() const; // queueing delay that counts as a standing queue, in ns
+  std::uint64_t make_up_queue_bound() const;  // queueing delay under which lost bytes count as carried
   std::uint64_t next_random();
   void end_round(const sdk::PathState& path);
   void update_model(const sdk::AckSample& ack, const sdk::PathState& path);

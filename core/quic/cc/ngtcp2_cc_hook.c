@@ -105,7 +105,6 @@ static void on_ack_recv(ngtcp2_cc *cc, ngtcp2_conn_stat *cstat, const ngtcp2_cc_
   ev.has_rate = rs->prior_ts != UINT64_MAX && rs->interval != UINT64_MAX && rs->interval != 0;
   ev.rate_delivered = rs->delivered;
   ev.rate_interval = ev.has_rate ? rs->interval : 0;
-  ev.rate_lost = rs->lost;
   ev.rate_in_flight_at_send = rs->tx_in_flight;
   ev.rate_app_limited = rs->is_app_limited;
   ev.delivered_total = rst->delivered;

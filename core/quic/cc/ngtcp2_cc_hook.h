@@ -52,7 +52,7 @@ typedef struct quictun_cc_event {
   int has_rtt_sample;
   uint64_t rtt_sample;
   int has_rate;
-  uint64_t rate_delivered, rate_interval, rate_lost, rate_in_flight_at_send;
+  uint64_t rate_delivered, rate_interval, rate_in_flight_at_send;
   int rate_app_limited;
   uint64_t delivered_total, rate_prior_delivered;
   /* CONGESTION */

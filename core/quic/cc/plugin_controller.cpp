@@ -15,7 +15,8 @@ namespace quictun::quic {
 // with a clear reason instead.
 struct PluginControllerEvents {
   static void handle(void* self, const quictun_cc_event* ev, quictun_cc_state* st) noexcept {
-    auto& c = *static_cast<PluginController*>(self)->controller_;
+    auto& pc = *static_cast<PluginController*>(self);
+    auto& c = *pc.controller_;
     sdk::PathState path;
     path.now_ns = st->now;
     path.bytes_in_flight = st->bytes_in_flight;
@@ -31,13 +32,18 @@ struct PluginControllerEvents {
     out.send_quantum = st->send_quantum;
     out.in_slow_start = st->in_slow_start != 0;
     switch (ev->kind) {
-      case QUICTUN_CC_START: c.on_start(path, out); break;
+      case QUICTUN_CC_START:
+        pc.sample_loss_ = {};  // ngtcp2 restarts its delivered total with the controller
+        pc.delivered_ = 0;
+        c.on_start(path, out);
+        break;
       case QUICTUN_CC_SENT:
+        pc.sample_loss_.on_send(pc.delivered_, pc.lost_bytes_);
         c.on_packet_sent({ev->pkt_bytes, ev->pkt_sent_ts, ev->pkt_app_limited != 0}, path, out);
         break;
       case QUICTUN_CC_LOST:
-        ++static_cast<PluginController*>(self)->lost_packets_;
-        static_cast<PluginController*>(self)->lost_bytes_ += ev->pkt_bytes;
+        ++pc.lost_packets_;
+        pc.lost_bytes_ += ev->pkt_bytes;
         c.on_packet_lost({ev->pkt_bytes, ev->pkt_sent_ts, ev->pkt_in_flight_at_send, ev->pkt_app_limited != 0}, path,
                          out);
         break;
@@ -52,7 +58,9 @@ struct PluginControllerEvents {
         a.delivered = ev->rate_delivered;
         a.interval_ns = ev->rate_interval;
         a.delivery_rate = a.has_rate ? ev->rate_delivered * 1'000'000'000ull / ev->rate_interval : 0;
-        a.lost_in_sample = ev->rate_lost;
+        // Not ngtcp2's rs->lost, which misses most losses (see sample_loss.hpp).
+        pc.delivered_ = ev->delivered_total;
+        a.lost_in_sample = a.has_rate ? pc.sample_loss_.lost_since(ev->rate_prior_delivered, pc.lost_bytes_) : 0;
         a.in_flight_at_send = ev->rate_in_flight_at_send;
         a.app_limited = ev->rate_app_limited != 0;
         a.delivered_total = ev->delivered_total;

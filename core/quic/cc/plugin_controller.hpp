@@ -11,6 +11,8 @@
 
 #include <quictun/sdk/congestion.hpp>
 
+#include "quic/cc/sample_loss.hpp"
+
 namespace quictun::quic {
 
 class PluginController {
@@ -38,6 +40,8 @@ class PluginController {
   std::unique_ptr<sdk::CongestionController> controller_;
   std::uint64_t lost_packets_ = 0;
   std::uint64_t lost_bytes_ = 0;
+  std::uint64_t delivered_ = 0;  // the connection's delivered total at the last ACK
+  SampleLoss sample_loss_;
 };
 
 }  // namespace quictun::quic
