@@ -106,15 +106,7 @@ void ClientEndpoint::move_to_new_socket(const std::string& why) {
 }
 
 void ClientEndpoint::on_readable() {
-  socket_->receive([this](const ReceivedDatagram& d) {
-    if (!FecDecoder::is_fec(d.data, d.size)) {
-      connection_->on_datagram(d);
-      return;
-    }
-    fec_.receive(d.data, d.size, [&](const std::uint8_t* packet, std::size_t size) {
-      connection_->on_datagram(ReceivedDatagram{packet, size, d.remote, d.local});
-    });
-  });
+  socket_->receive([this](const ReceivedDatagram& d) { connection_->on_datagram(d); });
   if (socket_->take_error() == ECONNREFUSED && !connection_->handshake_done()) {
     // ICMP port unreachable: nothing listens there; no need to wait for the handshake timeout.
     connection_->abandon("connection refused (is quictun-server running there?)");

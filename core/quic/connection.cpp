@@ -171,11 +171,6 @@ Connection::Connection(const Endpoint& endpoint, const TransportConfig& config, 
   conn_ref_.user_data = &conn_;
   timer_.assign(endpoint.loop, -1, 0, [this](short) { on_timer(); });
   write_event_.assign(endpoint.loop, -1, 0, [this](short) { write_packets(); });
-  fec_timer_.assign(endpoint.loop, -1, 0, [this](short) {
-    if (!fec_) return;
-    fec_->flush(wrapped_);
-    send_wrapped();
-  });
   arq_timer_.assign(endpoint.loop, -1, 0, [this](short) {
     arq_timer_at_ = 0;
     if (!arq_rx_ || state_ == State::closed) return;
@@ -194,14 +189,6 @@ void Connection::enable_arq() {
   if (!arq_rx_) arq_rx_ = std::make_unique<ArqReceiver>();
 }
 
-void Connection::enable_fec() {
-  FecParams p;
-  p.k = config_.fec_k ? config_.fec_k : 20;
-  p.m = config_.fec_k ? config_.fec_m : 2;
-  p.max_packet = ngtcp2_conn_get_max_tx_udp_payload_size(conn_);  // PMTUD may grow packets up to this
-  fec_ = std::make_unique<FecEncoder>(p);
-}
-
 Connection::~Connection() {
   if (conn_)
     spdlog::debug("{}: largest UDP payload on the path: {} bytes", endpoint_.log_name,
@@ -217,7 +204,6 @@ Connection::~Connection() {
   }
   timer_.reset();
   write_event_.reset();
-  fec_timer_.reset();
   arq_timer_.reset();
   if (conn_) ngtcp2_conn_del(conn_);
 }
@@ -235,10 +221,10 @@ void Connection::init_settings(ngtcp2_settings& settings, ngtcp2_transport_param
   settings.ack_thresh = 4;
   settings.max_window = config_.max_connection_window;
   settings.max_stream_window = config_.max_stream_window;
-  if (config_.fec_k || config_.arq || server) {
-    // Room for the FEC or ARQ header, so a wrapped packet still fits a 1500-byte path. (A server
-    // does not know yet how its client wraps; accept() resets this when it cannot wrap.)
-    settings.max_tx_udp_payload_size = 1452 - kFecOverhead;
+  if (config_.arq || server) {
+    // Room for the ARQ header, so a wrapped packet still fits a 1500-byte path. (A server does
+    // not know yet whether its client wraps; accept() resets this when it cannot.)
+    settings.max_tx_udp_payload_size = 1452 - kArqHeader;
   }
   ngtcp2_transport_params_default(&params);
   params.initial_max_stream_data_bidi_local = config_.stream_window;
@@ -249,7 +235,7 @@ void Connection::init_settings(ngtcp2_settings& settings, ngtcp2_transport_param
   params.initial_max_streams_uni = 0;
   params.max_idle_timeout = config_.idle_timeout_ns;
   params.active_connection_id_limit = 7;
-  params.grease_quic_bit = 0;  // a greased first byte could look like an FEC datagram
+  params.grease_quic_bit = 0;  // a greased first byte could look like an ARQ datagram
 }
 
 std::unique_ptr<Connection> Connection::connect(const Endpoint& endpoint, const TransportConfig& config,
@@ -270,15 +256,13 @@ std::unique_ptr<Connection> Connection::connect(const Endpoint& endpoint, const 
   c->tls_ = tls.new_session(&c->conn_ref_, config.arq);
   ngtcp2_conn_set_tls_native_handle(c->conn_, c->tls_->get());
   if (config.keep_alive_ns) ngtcp2_conn_set_keep_alive_timeout(c->conn_, config.keep_alive_ns);
-  if (config.fec_k) c->enable_fec();
   c->schedule_write();
   return c;
 }
 
 std::unique_ptr<Connection> Connection::accept(const Endpoint& endpoint, const TransportConfig& config,
                                                const TlsServerContext& tls, const ReceivedDatagram& first,
-                                               ConnectionObserver& observer, Link link,
-                                               const ngtcp2_cid* retried_odcid) {
+                                               ConnectionObserver& observer, const ngtcp2_cid* retried_odcid) {
   ngtcp2_pkt_hd hd;
   if (ngtcp2_accept(&hd, first.data, first.size) != 0) return nullptr;
   std::unique_ptr<Connection> c(new Connection(endpoint, config, observer, first.remote, first.local));
@@ -286,8 +270,8 @@ std::unique_ptr<Connection> Connection::accept(const Endpoint& endpoint, const T
   ngtcp2_settings settings;
   ngtcp2_transport_params params;
   c->init_settings(settings, params, true);
-  // A plain client may still choose ARQ in the handshake, whose header needs the room.
-  if (link == Link::plain && !config.arq) settings.max_tx_udp_payload_size = 1452;
+  // A client may still choose ARQ in the handshake, whose header needs the room.
+  if (!config.arq) settings.max_tx_udp_payload_size = 1452;
   // After a Retry the client's first Initial went to another ID than this one (RFC 9000 7.3).
   params.original_dcid = retried_odcid ? *retried_odcid : hd.dcid;
   params.original_dcid_present = 1;
@@ -310,7 +294,6 @@ std::unique_ptr<Connection> Connection::accept(const Endpoint& endpoint, const T
   c->install_controller();
   c->tls_ = tls.new_session(&c->conn_ref_, config.arq);
   ngtcp2_conn_set_tls_native_handle(c->conn_, c->tls_->get());
-  if (link == Link::fec) c->enable_fec();
   return c;
 }
 
@@ -335,7 +318,7 @@ void Connection::on_datagram(const ReceivedDatagram& d) {
   if (is_arq(d.data, d.size)) {
     // The peer starts wrapping once its side of the handshake completes, which can be before
     // ours: the receiving half comes to life with its first datagram.
-    if (!arq_rx_ && config_.arq && !fec_) arq_rx_ = std::make_unique<ArqReceiver>();
+    if (!arq_rx_ && config_.arq) arq_rx_ = std::make_unique<ArqReceiver>();
     if (arq_rx_) on_arq_datagram(d);
     return;
   }
@@ -385,7 +368,7 @@ ConnectionStats Connection::stats() const {
   s.handshake_done = handshake_done_;
   s.streams = streams_.size();
   s.controller = config_.congestion;
-  s.link = fec_ ? "fec" : arq_tx_ ? "arq" : "plain";
+  s.link = arq_tx_ ? "arq" : "plain";
   s.datagrams_sent = datagrams_sent_;
   s.bytes_sent = bytes_sent_;
   s.datagrams_received = datagrams_received_;
@@ -749,7 +732,7 @@ void Connection::write_packets() {
     }
     if (!same_address(ps.path.remote, remote_) || !same_address(ps.path.local, local_)) {
       // A packet for another path than the current one (a path validation probe, RFC 9000
-      // 8.2): it leaves on its own, to that path's address, outside the batch and FEC.
+      // 8.2): it leaves on its own, to that path's address, outside the batch.
       flush(tx_.data(), batch_len, segment);
       batch_len = 0;
       const SocketAddress to = from_sockaddr(ps.path.remote.addr, ps.path.remote.addrlen);
@@ -791,29 +774,7 @@ bool Connection::flush(const std::uint8_t* data, std::size_t size, std::size_t s
   if (size == 0) return true;
   datagrams_sent_ += segment ? (size + segment - 1) / segment : 1;
   bytes_sent_ += size;
-  if (!fec_) return endpoint_.socket->send(remote_, &local_, data, size, segment);
-  for (std::size_t off = 0; off < size; off += segment) fec_->add(data + off, std::min(segment, size - off), wrapped_);
-  send_wrapped();
-  // The tail of a burst gets its parity soon, not only when the next burst fills the block.
-  if (fec_->pending() && !fec_timer_.pending(EV_TIMEOUT)) fec_timer_.add_timeout_ns(config_.fec_flush_ns);
-  return true;
-}
-
-void Connection::send_wrapped() {
-  // Consecutive datagrams of one size (the last may be shorter) leave in one GSO call.
-  std::size_t i = 0, n = wrapped_.size();
-  while (i < n) {
-    auto first = wrapped_[i];
-    std::size_t seg = first.size(), total = seg, j = i + 1;
-    while (j < n && wrapped_[j].size() <= seg && wrapped_[j].data() == first.data() + total && total < 60000) {
-      total += wrapped_[j].size();
-      ++j;
-      if (wrapped_[j - 1].size() < seg) break;
-    }
-    endpoint_.socket->send(remote_, &local_, first.data(), total, seg);
-    i = j;
-  }
-  wrapped_.clear();
+  return endpoint_.socket->send(remote_, &local_, data, size, segment);
 }
 
 std::int64_t Connection::open_stream(StreamHandler& handler) {
@@ -970,9 +931,9 @@ int Connection::on_handshake_completed() {
     return NGTCP2_ERR_CALLBACK_FAILURE;
   }
   state_ = State::open;
-  // Both peers chose the ARQ extension: wrap from now on (FEC, explicitly asked for, wins).
+  // Both peers chose the ARQ extension: wrap from now on.
   try {
-    if (tls_->alpn_arq() && !fec_) enable_arq();
+    if (tls_->alpn_arq()) enable_arq();
   } catch (const std::exception& e) {  // no exception may cross ngtcp2's C frames
     spdlog::error("{}: {}", endpoint_.log_name, e.what());
     return NGTCP2_ERR_CALLBACK_FAILURE;

@@ -1,5 +1,5 @@
 // Datagrams built for one send burst, packed in one reusable byte buffer so that steady-state
-// wrapping (FEC, ARQ) allocates nothing and runs of equal-sized datagrams can leave in one GSO call.
+// wrapping (ARQ) allocates nothing and runs of equal-sized datagrams can leave in one GSO call.
 #pragma once
 
 #include <cstddef>
