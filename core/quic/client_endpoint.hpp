@@ -1,5 +1,5 @@
 // The client's UDP endpoint: one connected socket and the one QUIC connection it carries.
-// Mirrors ServerEndpoint: datagrams go socket -> endpoint -> connection; the
+// Mirrors ServerEndpoint: datagrams go socket -> link -> connection; the
 // connection reports to the observer the endpoint was given. When the machine's address
 // towards the server changes (another network, a new DHCP lease), the endpoint opens a socket
 // on the new address and moves the connection there (QUIC connection migration).
@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "link/link.hpp"
 #include "quic/connection.hpp"
 #include "quic/tls.hpp"
 #include "quic/udp_socket.hpp"
@@ -54,6 +55,7 @@ class ClientEndpoint {
   Event watch_;                                   // check_address() once a second
   std::uint64_t migrations_ = 0;
   std::string failed_move_;                       // why the last move failed, so it is logged once
+  std::unique_ptr<link::Link> link_;              // below the connection, which goes first
   std::unique_ptr<Connection> connection_;
 };
 

@@ -171,40 +171,16 @@ Connection::Connection(const Endpoint& endpoint, const TransportConfig& config, 
   conn_ref_.user_data = &conn_;
   timer_.assign(endpoint.loop, -1, 0, [this](short) { on_timer(); });
   write_event_.assign(endpoint.loop, -1, 0, [this](short) { write_packets(); });
-  arq_timer_.assign(endpoint.loop, -1, 0, [this](short) {
-    arq_timer_at_ = 0;
-    if (!arq_rx_ || state_ == State::closed) return;
-    if (arq_rx_->needs_rtt_hint()) arq_rx_->set_rtt_hint(min_rtt_ns());
-    arq_rx_->on_timer(
-        now_ns(), [this](const std::uint8_t* p, std::size_t n) { read_packet(ReceivedDatagram{p, n, remote_, local_}); },
-        [this](const std::uint8_t* p, std::size_t n) { endpoint_.socket->send(remote_, &local_, p, n, n); });
-    arm_arq_timer();
-  });
-}
-
-void Connection::enable_arq() {
-  std::uint32_t first = 0;
-  random_bytes(std::span(reinterpret_cast<std::uint8_t*>(&first), sizeof first), GNUTLS_RND_NONCE);
-  arq_tx_ = std::make_unique<ArqSender>(first);
-  if (!arq_rx_) arq_rx_ = std::make_unique<ArqReceiver>();
+  endpoint.link->attach(*this, remote_, local_);
 }
 
 Connection::~Connection() {
   if (conn_)
     spdlog::debug("{}: largest UDP payload on the path: {} bytes", endpoint_.log_name,
                   ngtcp2_conn_get_path_max_tx_udp_payload_size(conn_));
-  if (arq_tx_) {
-    const auto& t = arq_tx_->stats();
-    const auto& r = arq_rx_->stats();
-    spdlog::info("{}: ARQ sent {} datagrams ({} light), resent {} on {} requests ({} expired); received {} ({} light), "
-                 "{} held, {} repaired, {} given up, {} late, {} duplicates, {} requests sent; repair RTT {:.1f} ms",
-                 endpoint_.log_name, t.sequenced + t.light, t.light, t.resent, t.nacks, t.expired,
-                 r.sequenced + r.light, r.light, r.held, r.repaired, r.given_up, r.late, r.duplicates, r.nacks_sent,
-                 arq_rx_->request_timeout_ns() / 1e6);
-  }
+  endpoint_.link->detach();
   timer_.reset();
   write_event_.reset();
-  arq_timer_.reset();
   if (conn_) ngtcp2_conn_del(conn_);
 }
 
@@ -222,9 +198,9 @@ void Connection::init_settings(ngtcp2_settings& settings, ngtcp2_transport_param
   settings.max_window = config_.max_connection_window;
   settings.max_stream_window = config_.max_stream_window;
   if (config_.arq || server) {
-    // Room for the ARQ header, so a wrapped packet still fits a 1500-byte path. (A server does
-    // not know yet whether its client wraps; accept() resets this when it cannot.)
-    settings.max_tx_udp_payload_size = 1452 - kArqHeader;
+    // Room for the link's header, so a wrapped packet still fits a 1500-byte path. (A server
+    // does not know yet whether its client wraps; accept() resets this when it cannot.)
+    settings.max_tx_udp_payload_size = 1452 - link::Link::kMaxHeadroom;
   }
   ngtcp2_transport_params_default(&params);
   params.initial_max_stream_data_bidi_local = config_.stream_window;
@@ -241,7 +217,7 @@ void Connection::init_settings(ngtcp2_settings& settings, ngtcp2_transport_param
 std::unique_ptr<Connection> Connection::connect(const Endpoint& endpoint, const TransportConfig& config,
                                                 const TlsClientContext& tls, const SocketAddress& remote,
                                                 ConnectionObserver& observer) {
-  std::unique_ptr<Connection> c(new Connection(endpoint, config, observer, remote, endpoint.socket->local_address()));
+  std::unique_ptr<Connection> c(new Connection(endpoint, config, observer, remote, endpoint.link->local_address()));
   ngtcp2_settings settings;
   ngtcp2_transport_params params;
   c->init_settings(settings, params, false);
@@ -303,52 +279,17 @@ std::vector<ngtcp2_cid> Connection::connection_ids() const {
   return out;
 }
 
-void Connection::on_datagram(const ReceivedDatagram& d) {
+void Connection::on_packet(const ReceivedDatagram& d) {
   if (state_ == State::closed || state_ == State::draining) return;
   if (state_ == State::closing) {
     // The peer did not see our CONNECTION_CLOSE: say it again, sparingly (RFC 9000 10.2.1).
     ++close_resends_;
     if (!close_packet_.empty() && (close_resends_ & (close_resends_ - 1)) == 0)
-      endpoint_.socket->send(remote_, &local_, close_packet_.data(), close_packet_.size(), close_packet_.size());
+      endpoint_.link->send(remote_, &local_, close_packet_.data(), close_packet_.size(), close_packet_.size());
     return;
   }
-  ++datagrams_received_;
-  bytes_received_ += d.size;
   trace_state(now_ns());
-  if (is_arq(d.data, d.size)) {
-    // The peer starts wrapping once its side of the handshake completes, which can be before
-    // ours: the receiving half comes to life with its first datagram.
-    if (!arq_rx_ && config_.arq) arq_rx_ = std::make_unique<ArqReceiver>();
-    if (arq_rx_) on_arq_datagram(d);
-    return;
-  }
   read_packet(d);
-}
-
-void Connection::on_arq_datagram(const ReceivedDatagram& d) {
-  const std::uint64_t now = now_ns();
-  if (d.data[0] == kArqMarkerNack) {
-    if (!arq_tx_) return;
-    arq_tx_->on_nack(d.data, d.size, now, [this](const std::uint8_t* p, std::size_t n) {
-      endpoint_.socket->send(remote_, &local_, p, n, n);
-    });
-    return;
-  }
-  if (arq_rx_->needs_rtt_hint()) arq_rx_->set_rtt_hint(min_rtt_ns());
-  arq_rx_->receive(
-      d.data, d.size, now,
-      [this, &d](const std::uint8_t* p, std::size_t n) { read_packet(ReceivedDatagram{p, n, d.remote, d.local}); },
-      [this](const std::uint8_t* p, std::size_t n) { endpoint_.socket->send(remote_, &local_, p, n, n); });
-  arm_arq_timer();
-}
-
-void Connection::arm_arq_timer() {
-  const std::uint64_t at = arq_rx_->deadline();
-  if (at == ArqReceiver::kNever || state_ == State::closed) return;
-  if (arq_timer_at_ && arq_timer_at_ <= at) return;
-  const std::uint64_t now = now_ns();
-  arq_timer_at_ = at;
-  arq_timer_.add_timeout_ns(at > now ? at - now : 0);
 }
 
 std::uint64_t Connection::min_rtt_ns() const {
@@ -368,13 +309,14 @@ ConnectionStats Connection::stats() const {
   s.handshake_done = handshake_done_;
   s.streams = streams_.size();
   s.controller = config_.congestion;
-  s.link = arq_tx_ ? "arq" : "plain";
+  s.link = endpoint_.link->kind();
   s.datagrams_sent = datagrams_sent_;
   s.bytes_sent = bytes_sent_;
-  s.datagrams_received = datagrams_received_;
-  s.bytes_received = bytes_received_;
-  if (arq_tx_) s.arq_resent = arq_tx_->stats().resent;
-  if (arq_rx_) s.arq_repaired = arq_rx_->stats().repaired;
+  const link::LinkStats ls = endpoint_.link->stats();
+  s.datagrams_received = ls.datagrams_received;
+  s.bytes_received = ls.bytes_received;
+  s.arq_resent = ls.arq_resent;
+  s.arq_repaired = ls.arq_repaired;
   if (plugin_cc_) {
     s.loss_known = true;
     s.packets_lost = plugin_cc_->lost_packets();
@@ -418,17 +360,16 @@ void Connection::read_packet(const ReceivedDatagram& d) {
   schedule_write();
 }
 
-bool Connection::migrate(UdpSocket& socket) {
+bool Connection::migrate(const SocketAddress& local) {
   if (server_ || state_ != State::open) return false;
-  const SocketAddress local = socket.local_address();
   ngtcp2_path path = make_path(local, remote_);
   int rv = ngtcp2_conn_initiate_immediate_migration(conn_, &path, now_ns());
   if (rv != 0) {
     spdlog::debug("{}: cannot move the connection to {}: {}", endpoint_.log_name, local.to_string(), ngtcp2_strerror(rv));
     return false;
   }
-  endpoint_.socket = &socket;
   local_ = local;
+  endpoint_.link->set_path(remote_, local_);
   schedule_write();
   return true;
 }
@@ -439,6 +380,7 @@ void Connection::sync_path() {
   const SocketAddress old = remote_;
   remote_ = from_sockaddr(p->remote.addr, p->remote.addrlen);
   local_ = from_sockaddr(p->local.addr, p->local.addrlen);
+  endpoint_.link->set_path(remote_, local_);  // the link's NACKs and resends follow
   spdlog::debug("{}: peer moved from {} to {}", endpoint_.log_name, old.to_string(), remote_.to_string());
   observer_.on_path_changed(*this, old);
 }
@@ -516,7 +458,7 @@ void Connection::send_close(const ngtcp2_ccerr& err) {
   if (n <= 0) return;
   buf.resize(static_cast<std::size_t>(n));
   close_packet_ = std::move(buf);  // kept: resent to stray packets while closing
-  endpoint_.socket->send(remote_, &local_, close_packet_.data(), close_packet_.size(), close_packet_.size());
+  endpoint_.link->send(remote_, &local_, close_packet_.data(), close_packet_.size(), close_packet_.size());
 }
 
 void Connection::fail(const std::string& reason) {
@@ -552,6 +494,7 @@ void Connection::abandon(const std::string& reason) {
 
 void Connection::enter_closing(const std::string& reason) {
   state_ = State::closing;
+  endpoint_.link->stop_repair();
   close_reason_ = reason;
   write_event_.del();
   notify_streams_lost();
@@ -562,6 +505,7 @@ void Connection::enter_closing(const std::string& reason) {
 
 void Connection::enter_draining(const std::string& reason) {
   state_ = State::draining;
+  endpoint_.link->stop_repair();
   close_reason_ = reason;
   write_event_.del();
   notify_streams_lost();
@@ -582,6 +526,7 @@ void Connection::finish_close() {
   if (state_ == State::closed) return;
   bool was_closing = state_ == State::closing || state_ == State::draining;
   state_ = State::closed;
+  endpoint_.link->stop_repair();
   timer_.del();
   write_event_.del();
   if (!was_closing) notify_streams_lost();
@@ -639,7 +584,7 @@ void Connection::write_packets() {
   // ngtcp2 needs room for its largest packet, a PMTUD probe bigger than the path's current
   // size; given only that size, it never probes and packets stay at 1200 bytes.
   const std::size_t room = ngtcp2_conn_get_max_tx_udp_payload_size(conn_);
-  const std::size_t arq_header = arq_tx_ ? kArqHeader : 0;
+  const std::size_t headroom = endpoint_.link->headroom();
   std::size_t quantum = ngtcp2_conn_get_send_quantum(conn_);
   std::size_t max_packets = std::clamp<std::size_t>(quantum / max_payload, 1, kMaxBatch);
   ngtcp2_path_storage ps;
@@ -683,9 +628,9 @@ void Connection::write_packets() {
       if (s->send.fin && s->send.sent + total == s->send.written) flags |= NGTCP2_WRITE_STREAM_FLAG_FIN;
     }
     ngtcp2_ssize datalen = -1;
-    // With ARQ the packet goes behind room for its header, so the datagram is built in place.
+    // The packet goes behind room for the link's header, so the datagram is built in place.
     std::uint8_t* out = tx_.data() + batch_len;
-    ngtcp2_ssize n = ngtcp2_conn_writev_stream(conn_, &ps.path, &pi, out + arq_header, room, &datalen, flags, id,
+    ngtcp2_ssize n = ngtcp2_conn_writev_stream(conn_, &ps.path, &pi, out + headroom, room, &datalen, flags, id,
                                                nvec ? vecs : nullptr, nvec, ts);
     if (n < 0) {
       if (n == NGTCP2_ERR_STREAM_DATA_BLOCKED && s) {
@@ -725,11 +670,7 @@ void Connection::write_packets() {
       ready_.push_back(id);
     }
     if (n == 0) break;  // congestion window, pacing or flow control: ngtcp2 says when to go on
-    std::size_t len = static_cast<std::size_t>(n);
-    if (arq_tx_) {
-      arq_tx_->seal(out, len, ts);
-      len += arq_header;
-    }
+    const std::size_t len = endpoint_.link->seal(out, static_cast<std::size_t>(n), ts);
     if (!same_address(ps.path.remote, remote_) || !same_address(ps.path.local, local_)) {
       // A packet for another path than the current one (a path validation probe, RFC 9000
       // 8.2): it leaves on its own, to that path's address, outside the batch.
@@ -737,7 +678,7 @@ void Connection::write_packets() {
       batch_len = 0;
       const SocketAddress to = from_sockaddr(ps.path.remote.addr, ps.path.remote.addrlen);
       const SocketAddress from = from_sockaddr(ps.path.local.addr, ps.path.local.addrlen);
-      endpoint_.socket->send(to, &from, out, len, len);
+      endpoint_.link->send(to, &from, out, len, len);
       if (++packets >= max_packets) break;
       continue;
     }
@@ -757,7 +698,7 @@ void Connection::write_packets() {
       batch_len = len;
     }
     if (++packets >= max_packets) break;
-    if (batch_len + room + arq_header > std::min(tx_.size(), kMaxGsoBytes)) {
+    if (batch_len + room + headroom > std::min(tx_.size(), kMaxGsoBytes)) {
       flush(tx_.data(), batch_len, segment);
       batch_len = 0;
     }
@@ -774,7 +715,7 @@ bool Connection::flush(const std::uint8_t* data, std::size_t size, std::size_t s
   if (size == 0) return true;
   datagrams_sent_ += segment ? (size + segment - 1) / segment : 1;
   bytes_sent_ += size;
-  return endpoint_.socket->send(remote_, &local_, data, size, segment);
+  return endpoint_.link->send(remote_, &local_, data, size, segment);
 }
 
 std::int64_t Connection::open_stream(StreamHandler& handler) {
@@ -931,9 +872,9 @@ int Connection::on_handshake_completed() {
     return NGTCP2_ERR_CALLBACK_FAILURE;
   }
   state_ = State::open;
-  // Both peers chose the ARQ extension: wrap from now on.
+  // Both peers chose the ARQ extension: the link wraps from now on.
   try {
-    if (tls_->alpn_arq()) enable_arq();
+    if (tls_->alpn_arq()) endpoint_.link->start_arq();
   } catch (const std::exception& e) {  // no exception may cross ngtcp2's C frames
     spdlog::error("{}: {}", endpoint_.log_name, e.what());
     return NGTCP2_ERR_CALLBACK_FAILURE;

@@ -78,14 +78,14 @@ void ServerEndpoint::on_readable() {
 }
 
 void ServerEndpoint::on_datagram(const ReceivedDatagram& d) {
-  if (is_arq(d.data, d.size)) {
-    if (d.data[0] != kArqMarkerNack) {
-      route(d, kArqHeader);
+  if (link::is_arq(d.data, d.size)) {
+    if (d.data[0] != link::kArqMarkerNack) {
+      route(d, link::kArqHeader);
       return;
     }
     // A NACK carries no QUIC packet, hence no connection ID: it belongs to the peer's connection.
     auto it = by_peer_.find(peer_key(d.remote));
-    if (it != by_peer_.end()) it->second->on_datagram(d);
+    if (it != by_peer_.end()) to_link(it->second, d);
     return;
   }
   route(d, 0);
@@ -115,7 +115,7 @@ void ServerEndpoint::route(const ReceivedDatagram& d, std::size_t header) {
   // rebinding), which ngtcp2 validates once it sees the packet on the new path.
   auto it = by_cid_.find(key(vc.dcid, vc.dcidlen));
   if (it != by_cid_.end()) {
-    it->second->on_datagram(d);
+    to_link(it->second, d);
     return;
   }
   if (!(packet.data[0] & kLongHeaderBit)) {
@@ -128,6 +128,10 @@ void ServerEndpoint::route(const ReceivedDatagram& d, std::size_t header) {
   // before the handshake has chosen it.
   if (header != 0) return;
   admit(d, packet, vc);
+}
+
+void ServerEndpoint::to_link(Connection* c, const ReceivedDatagram& d) {
+  if (auto it = connections_.find(c); it != connections_.end()) it->second.link->on_datagram(d);
 }
 
 void ServerEndpoint::admit(const ReceivedDatagram& d, const ReceivedDatagram& packet, const ngtcp2_version_cid& vc) {
@@ -181,11 +185,14 @@ void ServerEndpoint::admit(const ReceivedDatagram& d, const ReceivedDatagram& pa
     send_retry(packet, hd, now);
     return;
   }
+  auto wire = std::make_unique<link::Link>(loop_, socket_, config_.arq, "server");
   std::unique_ptr<Connection> conn = Connection::accept(
-      Connection::Endpoint{loop_, &socket_, tls_.reset_secret().data(), "server"}, config_, tls_, packet, *this, retried);
+      Connection::Endpoint{loop_, wire.get(), tls_.reset_secret().data(), "server"}, config_, tls_, packet, *this,
+      retried);
   if (!conn) return;
   Connection* c = conn.get();
   Entry& e = connections_[c];
+  e.link = std::move(wire);
   e.connection = std::move(conn);
   e.source = source;
   e.peer = peer_key(d.remote);
@@ -197,7 +204,7 @@ void ServerEndpoint::admit(const ReceivedDatagram& d, const ReceivedDatagram& pa
   by_peer_[e.peer] = c;
   ++per_source_[source];
   ++handshakes_;
-  c->on_datagram(d);
+  e.link->on_datagram(d);
   // ngtcp2 drops a connection whose first Initial did not decrypt (on_connection_closed counts
   // it); one that only buffered undecryptable bytes is dropped here. Either way no connection
   // is kept and nothing is logged per packet, so a flood of them costs neither memory nor disk.
@@ -206,7 +213,7 @@ void ServerEndpoint::admit(const ReceivedDatagram& d, const ReceivedDatagram& pa
   if (!c->initial_decrypted()) {
     ++stats_.initials_dropped;
     log_.event("undecryptable Initial dropped", who);
-    graveyard_.push_back(std::move(kept->second.connection));
+    graveyard_.push_back(Remains{std::move(kept->second.link), std::move(kept->second.connection)});
     forget(*c);
     reaper_.activate();
     return;
@@ -324,8 +331,9 @@ void ServerEndpoint::on_path_changed(Connection& c, const SocketAddress& old_rem
   Entry& e = it->second;
   ++stats_.migrations;
   spdlog::debug("server: client {} now sends from {}", old_remote.to_string(), c.remote().to_string());
-  // The link state lives in the connection and moves with it; only the address-keyed routes
-  // for what carries no connection ID (ARQ NACKs) follow here.
+  // The link state lives in the connection's link and moves with it (the connection tells it the
+  // new path); only the address-keyed route for what carries no connection ID (ARQ NACKs)
+  // follows here.
   if (auto p = by_peer_.find(e.peer); p != by_peer_.end() && p->second == &c) by_peer_.erase(p);
   e.peer = peer_key(c.remote());
   by_peer_[e.peer] = &c;
@@ -366,7 +374,7 @@ void ServerEndpoint::on_connection_closed(Connection& c, const std::string& reas
   if (c.initial_decrypted()) listener_.on_closed(c, reason);
   auto it = connections_.find(&c);
   if (it == connections_.end()) return;
-  graveyard_.push_back(std::move(it->second.connection));
+  graveyard_.push_back(Remains{std::move(it->second.link), std::move(it->second.connection)});
   forget(c);
   reaper_.activate();
 }

@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "link/link.hpp"
 #include "quic/connection.hpp"
 #include "quic/rate_meter.hpp"
 #include "util/rate_limited_log.hpp"
@@ -77,6 +78,7 @@ class ServerEndpoint : private ConnectionObserver {
 
  private:
   struct Entry {
+    std::unique_ptr<link::Link> link;  // below the connection; declared first, so it goes last
     std::unique_ptr<Connection> connection;
     std::vector<std::string> cids;  // every ID mapped to it, to unmap them all at the end
     std::string source;             // the client's IP (source_key), for max_connections_per_source
@@ -86,8 +88,10 @@ class ServerEndpoint : private ConnectionObserver {
 
   void on_readable();
   void on_datagram(const ReceivedDatagram& d);
-  // Routes the QUIC packet `header` bytes into `d` (behind an ARQ header, say) to its connection.
+  // Routes the datagram `d`, whose QUIC packet starts `header` bytes in (behind an ARQ header,
+  // say), by its connection ID to that connection's link.
   void route(const ReceivedDatagram& d, std::size_t header);
+  void to_link(Connection* c, const ReceivedDatagram& d);  // the link passes its packets on to `c`
   // A long-header packet for no known connection: perhaps a new client.
   void admit(const ReceivedDatagram& d, const ReceivedDatagram& packet, const ngtcp2_version_cid& vc);
   // Whether an Initial without a valid token from `remote` must first prove its address.
@@ -118,7 +122,11 @@ class ServerEndpoint : private ConnectionObserver {
   Event reaper_;
   std::unordered_map<Connection*, Entry> connections_;
   std::unordered_map<std::string, Connection*> by_cid_;
-  std::vector<std::unique_ptr<Connection>> graveyard_;
+  struct Remains {  // a closed connection and its link, freed from the loop, off their stack
+    std::unique_ptr<link::Link> link;
+    std::unique_ptr<Connection> connection;  // goes first
+  };
+  std::vector<Remains> graveyard_;
   std::unordered_map<std::string, Connection*> by_peer_;  // routes ARQ NACKs, which carry no connection ID
   std::unordered_map<std::string, std::size_t> per_source_;  // open connections by client IP
   std::size_t handshakes_ = 0;

@@ -54,9 +54,9 @@
 #include <memory>
 #include <vector>
 
-#include "quic/datagram_batch.hpp"
+#include "link/datagram_batch.hpp"
 
-namespace quictun::quic {
+namespace quictun::link {
 
 inline constexpr std::uint8_t kArqMarkerSequenced = 0x23;
 inline constexpr std::uint8_t kArqMarkerLight = 0x24;
@@ -205,4 +205,4 @@ class ArqReceiver {
   ArqReceiverStats stats_;
 };
 
-}  // namespace quictun::quic
+}  // namespace quictun::link

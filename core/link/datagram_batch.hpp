@@ -7,7 +7,7 @@
 #include <span>
 #include <vector>
 
-namespace quictun::quic {
+namespace quictun::link {
 
 class DatagramBatch {
  public:
@@ -35,4 +35,4 @@ class DatagramBatch {
   std::vector<Slice> slices_;
 };
 
-}  // namespace quictun::quic
+}  // namespace quictun::link
