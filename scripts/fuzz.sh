@@ -11,7 +11,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 build="${BUILD_DIR:-$here/build-fuzz}"
 seconds="${1:-25}"
-all="token_handshake arq_datagram config_toml config_flags token_file http_request_head http_lookup_response"
+all="token_handshake arq_datagram server_intake config_toml config_flags token_file http_request_head http_lookup_response"
 names="${FUZZ_ONLY:-$all}"
 
 mkdir -p "$build"

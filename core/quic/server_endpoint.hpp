@@ -75,6 +75,9 @@ class ServerEndpoint : private ConnectionObserver {
   void close_all();
   // Drops every new client's first packet from now on (drain); open connections carry on.
   void stop_accepting() { accepting_ = false; }
+  // The intake the socket's datagrams go through, whole; public so that the fuzz harness
+  // (tests/fuzz/server_intake.cpp) can feed it datagrams no peer could send on cue.
+  void receive(const ReceivedDatagram& d) { on_datagram(d); }
 
  private:
   struct Entry {
