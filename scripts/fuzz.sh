@@ -6,12 +6,12 @@
 #
 # Usage: scripts/fuzz.sh [SECONDS_EACH]          (default 25 s each)
 #        FUZZ_RUNS=10000000 scripts/fuzz.sh      (a number of executions each instead of a time)
-#        FUZZ_ONLY="arq_datagram fec_datagram" scripts/fuzz.sh 60
+#        FUZZ_ONLY="arq_datagram config_toml" scripts/fuzz.sh 60
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 build="${BUILD_DIR:-$here/build-fuzz}"
 seconds="${1:-25}"
-all="token_handshake arq_datagram fec_datagram config_toml config_flags token_file http_request_head http_lookup_response"
+all="token_handshake arq_datagram server_intake config_toml config_flags token_file http_request_head http_lookup_response"
 names="${FUZZ_ONLY:-$all}"
 
 mkdir -p "$build"

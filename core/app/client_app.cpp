@@ -32,11 +32,6 @@ ClientApp::ClientApp(const config::ClientSettings& settings, event_base* loop, p
     if (endpoint_) each(static_cast<const quic::Connection&>(endpoint_->connection()));
     for (const auto& e : closing_endpoints_) each(static_cast<const quic::Connection&>(e->connection()));
   });
-  ops_->counters().count_fec_recovered([this] {
-    std::uint64_t n = fec_recovered_gone_ + (endpoint_ ? endpoint_->fec_stats().recovered : 0);
-    for (const auto& e : closing_endpoints_) n += e->fec_stats().recovered;
-    return n;
-  });
   reaper_.assign(loop, -1, 0, [this](short) { reap(); });
   retry_timer_.assign(loop, -1, 0, [this](short) { connect_now(); });
   if (!settings.tls.verify_server)
@@ -250,7 +245,6 @@ void ClientApp::on_connection_closed(quic::Connection& c, const std::string& rea
   ops_->counters().connection_closed(c);
   for (auto it = closing_endpoints_.begin(); it != closing_endpoints_.end(); ++it) {
     if (&(*it)->connection() == &c) {
-      fec_recovered_gone_ += (*it)->fec_stats().recovered;
       (*it)->stop();
       dead_endpoints_.push_back(std::move(*it));
       closing_endpoints_.erase(it);
@@ -261,11 +255,6 @@ void ClientApp::on_connection_closed(quic::Connection& c, const std::string& rea
   if (!endpoint_ || &endpoint_->connection() != &c) return;
   bool established = c.handshake_done();
   endpoint_->stop();
-  const auto& fs = endpoint_->fec_stats();
-  fec_recovered_gone_ += fs.recovered;
-  if (fs.received)
-    spdlog::info("FEC from server: {} packets recovered, {} blocks unrecoverable, {} datagrams", fs.recovered,
-                 fs.unrecoverable_blocks, fs.received);
   dead_endpoints_.push_back(std::move(endpoint_));
   reaper_.activate();
   if (shutting_down_) return;

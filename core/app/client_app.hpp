@@ -82,7 +82,6 @@ class ClientApp : private tunnel::StreamBroker, private quic::ConnectionObserver
   Event reaper_;
   Event retry_timer_;
   std::uint64_t backoff_ms_ = 0;
-  std::uint64_t fec_recovered_gone_ = 0;  // rebuilt by endpoints already closed, for /metrics
   std::uint64_t next_id_ = 0;
   std::string last_error_;
   bool shutting_down_ = false;

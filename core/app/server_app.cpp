@@ -56,7 +56,6 @@ ServerApp::ServerApp(const config::ServerSettings& settings, event_base* loop, p
   ops_ = std::make_unique<ops::Operations>(loop, settings, [this](const auto& each) {
     if (endpoint_) endpoint_->for_each_connection(each);
   });
-  ops_->counters().count_fec_recovered([this] { return endpoint_ ? endpoint_->fec_recovered() : 0; });
   ops::export_endpoint_stats(ops_->metrics(), [this] { return endpoint_ ? &endpoint_->stats() : nullptr; });
   ops::export_tunnel_limit_stats(ops_->metrics(), limit_stats_);
   SocketAddress listen = resolve_udp(split_host_port(settings.listen_on, "--listen-on"), "--listen-on");

@@ -1,6 +1,7 @@
 #include "config/option_tables.hpp"
 
 #include "config/values.hpp"
+#include "util/error.hpp"
 
 namespace quictun::config {
 namespace {
@@ -51,11 +52,14 @@ const std::vector<Option<CommonSettings>>& common_options() {
       {{.section = "quic", .key = "test_drop_rate", .flag = "--test-drop-rate", .kind = Kind::fraction,
         .help = "TESTING ONLY: drop this fraction (0..1) of received QUIC datagrams"},
        [](S& s, const Value& v) { s.test_drop_rate = v.fraction; }},
-      // FEC and ARQ exclude each other; settings.cpp settles the pair once per source.
-      {{.section = "quic", .key = "fec", .flag = "--fec",
-        .help = "forward error correction below QUIC, K:M data:parity datagrams per block (e.g. 20:2), on (=20:2) "
-                "or off (default). quictun peers only: a server answers FEC with FEC"},
-       [](S& s, const Value& v) { parse_fec(v.text, v.origin, s.quic); }},
+      // FEC was removed (README): a file or script that still asks for it hears why, not that
+      // the key is unknown.
+      {{.section = "quic", .key = "fec", .flag = "--fec", .help = "removed: FEC is no longer part of quictun"},
+       [](S&, const Value& v) {
+         throw UsageError(v.origin +
+                          ": FEC (--fec, [quic] fec) was removed from quictun: under the default bbr1 controller it "
+                          "was slower than no repair at every loss rate measured; delete this setting");
+       }},
       {{.section = "quic", .key = "arq", .flag = "--arq", .kind = Kind::boolean,
         .help = "repair lost datagrams below QUIC: on or off (client default: on only under ngtcp2's bbr; a server "
                 "accepts it unless off). Used only when both peers are quictun (negotiated in the handshake)"},

@@ -23,19 +23,6 @@ sdk::PluginConfig CommonSettings::plugin_config(const std::string& key, const st
 
 namespace {
 
-// FEC and ARQ both wrap every datagram; one connection uses one of them. Settled once per
-// source (the file, then the flags) from what that source gave: ARQ is on by default, so FEC
-// turns it off unless the same source asked for ARQ too, which is an error; and a later source
-// asking for ARQ alone drops an earlier source's FEC.
-void settle_link(quic::TransportConfig& q, const Given& given) {
-  const bool arq = given.count("arq") > 0, fec = given.count("fec") > 0;
-  if (arq && !fec && q.arq) q.fec_k = q.fec_m = 0;
-  if (!fec || !q.fec_k) return;
-  if (arq && q.arq)
-    throw UsageError(given.at("fec") + ": ARQ and FEC cannot be combined; choose one (turn arq off or fec off)");
-  q.arq = false;
-}
-
 // After every source: what no single source can decide alone.
 void settle_common(CommonSettings& s) {
   if (s.quic.arq && quic::congestion_is_loss_based(s.quic.congestion)) {
@@ -92,8 +79,7 @@ void read_common(const TomlReader& r, const toml::table& root, CommonSettings& s
     if (!t) continue;
     BoundOptions options;
     bind(options, common_options(), s, section.c_str());
-    Given given = r.read(*t, section, options);
-    if (section == "quic") settle_link(s.quic, given);
+    r.read(*t, section, options);
   }
   for (const auto& kind : plugin_table_kinds()) {
     const toml::table* t = r.table(root, kind.c_str());
@@ -156,7 +142,7 @@ ParseResult parse_server(int argc, char** argv, ServerSettings& s) {
     BoundOptions options;
     bind(options, common_options(), s);
     bind(options, server_options(), s);
-    settle_link(s.quic, read_flat_config(*file, s, options));
+    read_flat_config(*file, s, options);
   } else if (file) {
     ConfigFile f = load_config(*file, s);
     check_sections(f.reader, f.root);
@@ -170,7 +156,7 @@ ParseResult parse_server(int argc, char** argv, ServerSettings& s) {
   BoundOptions flags;
   bind(flags, common_options(), s);
   bind(flags, server_options(), s);
-  settle_link(s.quic, cli.apply(flags));
+  cli.apply(flags);
   settle_common(s);
   if (s.token_parser.empty()) throw UsageError("--token-parser-plugin: empty plugin name");
   return ParseResult::run;
@@ -193,7 +179,6 @@ ParseResult parse_client(int argc, char** argv, ClientSettings& s) {
     bind(options, client_options(), s);
     bind(options, listener_options(), s.listeners.front());
     Given given = read_flat_config(*file, s, options);
-    settle_link(s.quic, given);
     for (const auto& o : listener_options())
       if (given.count(o.spec.name())) s.listeners.front().origin = given.at(o.spec.name());
   } else if (file) {
@@ -209,7 +194,6 @@ ParseResult parse_client(int argc, char** argv, ClientSettings& s) {
   bind(flags, client_options(), s);
   bind(flags, listener_options(), s.listeners.front());
   Given given = cli.apply(flags);
-  settle_link(s.quic, given);
   settle_common(s);
   // ARQ by default only under ngtcp2's bbr, whose window it protects from random loss. The
   // loss-tolerant bbr1 (the default) measured faster without it: a repair holds every packet

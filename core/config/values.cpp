@@ -38,24 +38,6 @@ std::string parse_congestion_name(const std::string& text, const std::string& or
   return v;
 }
 
-void parse_fec(const std::string& text, const std::string& origin, quic::TransportConfig& q) {
-  std::string v = lower(text);
-  if (v == "off" || v == "none" || v == "0") {
-    q.fec_k = q.fec_m = 0;
-    return;
-  }
-  if (v == "on") v = "20:2";
-  unsigned k = 0, m = 0;
-  char extra = 0;
-  // Digits only: %u alone would take "-1:2" as 4294967295:2, whose sum wraps below 255.
-  const bool digits = v.find_first_not_of("0123456789:") == std::string::npos;
-  if (!digits || std::sscanf(v.c_str(), "%3u:%3u%c", &k, &m, &extra) != 2 || k < 1 || m < 1 || k + m > 255)
-    throw UsageError(origin + ": FEC must be K:M with K, M >= 1 and K + M <= 255 (e.g. 20:2), \"on\" or \"off\"; got \"" +
-                     text + "\"");
-  q.fec_k = k;
-  q.fec_m = m;
-}
-
 bool parse_on_off(const std::string& text, const std::string& origin) {
   std::string v = lower(text);
   if (v == "on" || v == "true" || v == "yes" || v == "1") return true;

@@ -1,5 +1,5 @@
 // Text values whose meaning is the same in quictun.toml and on the command line. Each throws
-// UsageError prefixed with `origin` ("quictun.toml:12" or "--fec").
+// UsageError prefixed with `origin` ("quictun.toml:12" or "--arq").
 #pragma once
 
 #include <cstdint>
@@ -25,9 +25,6 @@ bool parse_real(const std::string& text, double& out);
 // A controller's name as the loader compares it (lower case, '_' for '-'); whether a plugin
 // provides it is checked at start-up, once the plugins are known.
 std::string parse_congestion_name(const std::string& text, const std::string& origin);
-
-// "K:M" (data and parity datagrams per block), "on" (20:2) or "off".
-void parse_fec(const std::string& text, const std::string& origin, quic::TransportConfig& q);
 
 // auto, always or never ([server] retry).
 quic::ServerLimits::Retry parse_retry_mode(const std::string& text, const std::string& origin);

@@ -26,7 +26,7 @@ nlohmann::ordered_json connection_json(const quic::Connection& c) {
     j["bytesLost"] = nullptr;
   }
   j["controller"] = s.controller;
-  j["link"] = s.link;  // plain, arq or fec: the repair below QUIC
+  j["link"] = s.link;  // plain or arq: the repair below QUIC
   j["arqResent"] = s.arq_resent;
   j["arqRepaired"] = s.arq_repaired;
   if (std::string cert = c.peer_certificate(); !cert.empty()) j["peerCertificate"] = cert;

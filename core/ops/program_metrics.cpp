@@ -89,8 +89,6 @@ void ProgramMetrics::collect(Metrics& m) {
   set("quictun_quic_lost_bytes_total", "bytes of QUIC packets declared lost (plugin congestion controllers only)", sum.bytes_lost);
   set("quictun_arq_datagrams_retransmitted_total", "datagrams sent again below QUIC on the peer's request (ARQ)", sum.arq_resent);
   set("quictun_arq_datagrams_repaired_total", "gaps below QUIC filled by the peer's retransmission (ARQ)", sum.arq_repaired);
-  set("quictun_fec_packets_recovered_total", "QUIC packets rebuilt from FEC parity below QUIC",
-      fec_recovered_ ? fec_recovered_() : 0);
 }
 
 }  // namespace quictun::ops

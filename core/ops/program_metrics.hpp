@@ -25,15 +25,12 @@ class ProgramMetrics {
   void handshake_done() { handshakes_.inc(); }
   // A connection is over: its counters join those of the connections before it.
   void connection_closed(const quic::Connection& connection);
-  // Where to read the packets FEC rebuilt so far (the endpoints own the decoders).
-  void count_fec_recovered(std::function<std::uint64_t()> read) { fec_recovered_ = std::move(read); }
 
  private:
   void collect(Metrics& m);
 
   const tunnel::TunnelRegistry& tunnels_;
   EachConnection each_connection_;
-  std::function<std::uint64_t()> fec_recovered_;
   Metrics::Value tunnels_opened_;
   Metrics::Value failed_bad_token_, failed_unreachable_, failed_timeout_, failed_other_;
   Metrics::Value plugin_errors_;

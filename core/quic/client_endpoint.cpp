@@ -47,7 +47,8 @@ ClientEndpoint::ClientEndpoint(event_base* loop, const SocketAddress& remote, co
   random_bytes(reset_secret_, GNUTLS_RND_KEY);
   if (test_drop_rate > 0) socket_->set_drop_rate(test_drop_rate, 2);
   read_event_.assign(loop, socket_->fd(), EV_READ | EV_PERSIST, [this](short) { on_readable(); });
-  connection_ = Connection::connect(Connection::Endpoint{loop, socket_.get(), reset_secret_.data(), "client"}, config,
+  link_ = std::make_unique<link::Link>(loop, *socket_, config.arq, "client");
+  connection_ = Connection::connect(Connection::Endpoint{loop, link_.get(), reset_secret_.data(), "client"}, config,
                                     tls, remote, observer);
   read_event_.add();
   watch_.assign(loop, -1, 0, [this](short) {
@@ -84,7 +85,7 @@ void ClientEndpoint::move_to_new_socket(const std::string& why) {
     return;
   }
   if (test_drop_rate_ > 0) fresh->set_drop_rate(test_drop_rate_, 2 + migrations_ + 1);
-  if (!connection_->migrate(*fresh)) {
+  if (!connection_->migrate(fresh->local_address())) {
     // Tried again each second (a spare connection ID may arrive); said once.
     if (why != failed_move_)
       spdlog::warn("client: {}; the connection cannot move yet (the server refuses migration or has given no "
@@ -92,6 +93,7 @@ void ClientEndpoint::move_to_new_socket(const std::string& why) {
     failed_move_ = why;
     return;
   }
+  link_->move_to(*fresh);
   failed_move_.clear();
   ++migrations_;
   spdlog::info("client: {}; connection moved to {}", why, fresh->local_address().to_string());
@@ -106,15 +108,7 @@ void ClientEndpoint::move_to_new_socket(const std::string& why) {
 }
 
 void ClientEndpoint::on_readable() {
-  socket_->receive([this](const ReceivedDatagram& d) {
-    if (!FecDecoder::is_fec(d.data, d.size)) {
-      connection_->on_datagram(d);
-      return;
-    }
-    fec_.receive(d.data, d.size, [&](const std::uint8_t* packet, std::size_t size) {
-      connection_->on_datagram(ReceivedDatagram{packet, size, d.remote, d.local});
-    });
-  });
+  socket_->receive([this](const ReceivedDatagram& d) { link_->on_datagram(d); });
   if (socket_->take_error() == ECONNREFUSED && !connection_->handshake_done()) {
     // ICMP port unreachable: nothing listens there; no need to wait for the handshake timeout.
     connection_->abandon("connection refused (is quictun-server running there?)");

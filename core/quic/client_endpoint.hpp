@@ -1,5 +1,5 @@
 // The client's UDP endpoint: one connected socket and the one QUIC connection it carries.
-// Mirrors ServerEndpoint: datagrams go socket -> endpoint (FEC repair) -> connection; the
+// Mirrors ServerEndpoint: datagrams go socket -> link -> connection; the
 // connection reports to the observer the endpoint was given. When the machine's address
 // towards the server changes (another network, a new DHCP lease), the endpoint opens a socket
 // on the new address and moves the connection there (QUIC connection migration).
@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "link/link.hpp"
 #include "quic/connection.hpp"
-#include "quic/fec.hpp"
 #include "quic/tls.hpp"
 #include "quic/udp_socket.hpp"
 #include "util/event.hpp"
@@ -32,7 +32,6 @@ class ClientEndpoint {
 
   Connection& connection() { return *connection_; }
   const Connection& connection() const { return *connection_; }
-  const FecDecoderStats& fec_stats() const { return fec_.stats(); }
   std::uint64_t migrations() const { return migrations_; }
   // Stops reading: the connection has closed, its datagrams mean nothing any more.
   void stop() {
@@ -52,11 +51,11 @@ class ClientEndpoint {
   std::unique_ptr<UdpSocket> socket_;
   std::vector<std::unique_ptr<UdpSocket>> old_sockets_;  // closed with the endpoint: late packets find a socket
   std::array<std::uint8_t, 32> reset_secret_{};  // stateless reset tokens of our connection IDs
-  FecDecoder fec_;                                // repairs the server's FEC datagrams (plain ones bypass it)
   Event read_event_;
   Event watch_;                                   // check_address() once a second
   std::uint64_t migrations_ = 0;
   std::string failed_move_;                       // why the last move failed, so it is logged once
+  std::unique_ptr<link::Link> link_;              // below the connection, which goes first
   std::unique_ptr<Connection> connection_;
 };
 

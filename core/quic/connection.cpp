@@ -171,54 +171,16 @@ Connection::Connection(const Endpoint& endpoint, const TransportConfig& config, 
   conn_ref_.user_data = &conn_;
   timer_.assign(endpoint.loop, -1, 0, [this](short) { on_timer(); });
   write_event_.assign(endpoint.loop, -1, 0, [this](short) { write_packets(); });
-  fec_timer_.assign(endpoint.loop, -1, 0, [this](short) {
-    if (!fec_) return;
-    fec_->flush(wrapped_);
-    send_wrapped();
-  });
-  arq_timer_.assign(endpoint.loop, -1, 0, [this](short) {
-    arq_timer_at_ = 0;
-    if (!arq_rx_ || state_ == State::closed) return;
-    if (arq_rx_->needs_rtt_hint()) arq_rx_->set_rtt_hint(min_rtt_ns());
-    arq_rx_->on_timer(
-        now_ns(), [this](const std::uint8_t* p, std::size_t n) { read_packet(ReceivedDatagram{p, n, remote_, local_}); },
-        [this](const std::uint8_t* p, std::size_t n) { endpoint_.socket->send(remote_, &local_, p, n, n); });
-    arm_arq_timer();
-  });
-}
-
-void Connection::enable_arq() {
-  std::uint32_t first = 0;
-  random_bytes(std::span(reinterpret_cast<std::uint8_t*>(&first), sizeof first), GNUTLS_RND_NONCE);
-  arq_tx_ = std::make_unique<ArqSender>(first);
-  if (!arq_rx_) arq_rx_ = std::make_unique<ArqReceiver>();
-}
-
-void Connection::enable_fec() {
-  FecParams p;
-  p.k = config_.fec_k ? config_.fec_k : 20;
-  p.m = config_.fec_k ? config_.fec_m : 2;
-  p.max_packet = ngtcp2_conn_get_max_tx_udp_payload_size(conn_);  // PMTUD may grow packets up to this
-  fec_ = std::make_unique<FecEncoder>(p);
+  endpoint.link->attach(*this, remote_, local_);
 }
 
 Connection::~Connection() {
   if (conn_)
     spdlog::debug("{}: largest UDP payload on the path: {} bytes", endpoint_.log_name,
                   ngtcp2_conn_get_path_max_tx_udp_payload_size(conn_));
-  if (arq_tx_) {
-    const auto& t = arq_tx_->stats();
-    const auto& r = arq_rx_->stats();
-    spdlog::info("{}: ARQ sent {} datagrams ({} light), resent {} on {} requests ({} expired); received {} ({} light), "
-                 "{} held, {} repaired, {} given up, {} late, {} duplicates, {} requests sent; repair RTT {:.1f} ms",
-                 endpoint_.log_name, t.sequenced + t.light, t.light, t.resent, t.nacks, t.expired,
-                 r.sequenced + r.light, r.light, r.held, r.repaired, r.given_up, r.late, r.duplicates, r.nacks_sent,
-                 arq_rx_->request_timeout_ns() / 1e6);
-  }
+  endpoint_.link->detach();
   timer_.reset();
   write_event_.reset();
-  fec_timer_.reset();
-  arq_timer_.reset();
   if (conn_) ngtcp2_conn_del(conn_);
 }
 
@@ -235,10 +197,10 @@ void Connection::init_settings(ngtcp2_settings& settings, ngtcp2_transport_param
   settings.ack_thresh = 4;
   settings.max_window = config_.max_connection_window;
   settings.max_stream_window = config_.max_stream_window;
-  if (config_.fec_k || config_.arq || server) {
-    // Room for the FEC or ARQ header, so a wrapped packet still fits a 1500-byte path. (A server
-    // does not know yet how its client wraps; accept() resets this when it cannot wrap.)
-    settings.max_tx_udp_payload_size = 1452 - kFecOverhead;
+  if (config_.arq || server) {
+    // Room for the link's header, so a wrapped packet still fits a 1500-byte path. (A server
+    // does not know yet whether its client wraps; accept() resets this when it cannot.)
+    settings.max_tx_udp_payload_size = 1452 - link::Link::kMaxHeadroom;
   }
   ngtcp2_transport_params_default(&params);
   params.initial_max_stream_data_bidi_local = config_.stream_window;
@@ -249,13 +211,13 @@ void Connection::init_settings(ngtcp2_settings& settings, ngtcp2_transport_param
   params.initial_max_streams_uni = 0;
   params.max_idle_timeout = config_.idle_timeout_ns;
   params.active_connection_id_limit = 7;
-  params.grease_quic_bit = 0;  // a greased first byte could look like an FEC datagram
+  params.grease_quic_bit = 0;  // a greased first byte could look like an ARQ datagram
 }
 
 std::unique_ptr<Connection> Connection::connect(const Endpoint& endpoint, const TransportConfig& config,
                                                 const TlsClientContext& tls, const SocketAddress& remote,
                                                 ConnectionObserver& observer) {
-  std::unique_ptr<Connection> c(new Connection(endpoint, config, observer, remote, endpoint.socket->local_address()));
+  std::unique_ptr<Connection> c(new Connection(endpoint, config, observer, remote, endpoint.link->local_address()));
   ngtcp2_settings settings;
   ngtcp2_transport_params params;
   c->init_settings(settings, params, false);
@@ -270,15 +232,13 @@ std::unique_ptr<Connection> Connection::connect(const Endpoint& endpoint, const 
   c->tls_ = tls.new_session(&c->conn_ref_, config.arq);
   ngtcp2_conn_set_tls_native_handle(c->conn_, c->tls_->get());
   if (config.keep_alive_ns) ngtcp2_conn_set_keep_alive_timeout(c->conn_, config.keep_alive_ns);
-  if (config.fec_k) c->enable_fec();
   c->schedule_write();
   return c;
 }
 
 std::unique_ptr<Connection> Connection::accept(const Endpoint& endpoint, const TransportConfig& config,
                                                const TlsServerContext& tls, const ReceivedDatagram& first,
-                                               ConnectionObserver& observer, Link link,
-                                               const ngtcp2_cid* retried_odcid) {
+                                               ConnectionObserver& observer, const ngtcp2_cid* retried_odcid) {
   ngtcp2_pkt_hd hd;
   if (ngtcp2_accept(&hd, first.data, first.size) != 0) return nullptr;
   std::unique_ptr<Connection> c(new Connection(endpoint, config, observer, first.remote, first.local));
@@ -286,8 +246,8 @@ std::unique_ptr<Connection> Connection::accept(const Endpoint& endpoint, const T
   ngtcp2_settings settings;
   ngtcp2_transport_params params;
   c->init_settings(settings, params, true);
-  // A plain client may still choose ARQ in the handshake, whose header needs the room.
-  if (link == Link::plain && !config.arq) settings.max_tx_udp_payload_size = 1452;
+  // A client may still choose ARQ in the handshake, whose header needs the room.
+  if (!config.arq) settings.max_tx_udp_payload_size = 1452;
   // After a Retry the client's first Initial went to another ID than this one (RFC 9000 7.3).
   params.original_dcid = retried_odcid ? *retried_odcid : hd.dcid;
   params.original_dcid_present = 1;
@@ -310,7 +270,6 @@ std::unique_ptr<Connection> Connection::accept(const Endpoint& endpoint, const T
   c->install_controller();
   c->tls_ = tls.new_session(&c->conn_ref_, config.arq);
   ngtcp2_conn_set_tls_native_handle(c->conn_, c->tls_->get());
-  if (link == Link::fec) c->enable_fec();
   return c;
 }
 
@@ -320,52 +279,17 @@ std::vector<ngtcp2_cid> Connection::connection_ids() const {
   return out;
 }
 
-void Connection::on_datagram(const ReceivedDatagram& d) {
+void Connection::on_packet(const ReceivedDatagram& d) {
   if (state_ == State::closed || state_ == State::draining) return;
   if (state_ == State::closing) {
     // The peer did not see our CONNECTION_CLOSE: say it again, sparingly (RFC 9000 10.2.1).
     ++close_resends_;
     if (!close_packet_.empty() && (close_resends_ & (close_resends_ - 1)) == 0)
-      endpoint_.socket->send(remote_, &local_, close_packet_.data(), close_packet_.size(), close_packet_.size());
+      endpoint_.link->send(remote_, &local_, close_packet_.data(), close_packet_.size(), close_packet_.size());
     return;
   }
-  ++datagrams_received_;
-  bytes_received_ += d.size;
   trace_state(now_ns());
-  if (is_arq(d.data, d.size)) {
-    // The peer starts wrapping once its side of the handshake completes, which can be before
-    // ours: the receiving half comes to life with its first datagram.
-    if (!arq_rx_ && config_.arq && !fec_) arq_rx_ = std::make_unique<ArqReceiver>();
-    if (arq_rx_) on_arq_datagram(d);
-    return;
-  }
   read_packet(d);
-}
-
-void Connection::on_arq_datagram(const ReceivedDatagram& d) {
-  const std::uint64_t now = now_ns();
-  if (d.data[0] == kArqMarkerNack) {
-    if (!arq_tx_) return;
-    arq_tx_->on_nack(d.data, d.size, now, [this](const std::uint8_t* p, std::size_t n) {
-      endpoint_.socket->send(remote_, &local_, p, n, n);
-    });
-    return;
-  }
-  if (arq_rx_->needs_rtt_hint()) arq_rx_->set_rtt_hint(min_rtt_ns());
-  arq_rx_->receive(
-      d.data, d.size, now,
-      [this, &d](const std::uint8_t* p, std::size_t n) { read_packet(ReceivedDatagram{p, n, d.remote, d.local}); },
-      [this](const std::uint8_t* p, std::size_t n) { endpoint_.socket->send(remote_, &local_, p, n, n); });
-  arm_arq_timer();
-}
-
-void Connection::arm_arq_timer() {
-  const std::uint64_t at = arq_rx_->deadline();
-  if (at == ArqReceiver::kNever || state_ == State::closed) return;
-  if (arq_timer_at_ && arq_timer_at_ <= at) return;
-  const std::uint64_t now = now_ns();
-  arq_timer_at_ = at;
-  arq_timer_.add_timeout_ns(at > now ? at - now : 0);
 }
 
 std::uint64_t Connection::min_rtt_ns() const {
@@ -385,13 +309,14 @@ ConnectionStats Connection::stats() const {
   s.handshake_done = handshake_done_;
   s.streams = streams_.size();
   s.controller = config_.congestion;
-  s.link = fec_ ? "fec" : arq_tx_ ? "arq" : "plain";
+  s.link = endpoint_.link->kind();
   s.datagrams_sent = datagrams_sent_;
   s.bytes_sent = bytes_sent_;
-  s.datagrams_received = datagrams_received_;
-  s.bytes_received = bytes_received_;
-  if (arq_tx_) s.arq_resent = arq_tx_->stats().resent;
-  if (arq_rx_) s.arq_repaired = arq_rx_->stats().repaired;
+  const link::LinkStats ls = endpoint_.link->stats();
+  s.datagrams_received = ls.datagrams_received;
+  s.bytes_received = ls.bytes_received;
+  s.arq_resent = ls.arq_resent;
+  s.arq_repaired = ls.arq_repaired;
   if (plugin_cc_) {
     s.loss_known = true;
     s.packets_lost = plugin_cc_->lost_packets();
@@ -435,17 +360,16 @@ void Connection::read_packet(const ReceivedDatagram& d) {
   schedule_write();
 }
 
-bool Connection::migrate(UdpSocket& socket) {
+bool Connection::migrate(const SocketAddress& local) {
   if (server_ || state_ != State::open) return false;
-  const SocketAddress local = socket.local_address();
   ngtcp2_path path = make_path(local, remote_);
   int rv = ngtcp2_conn_initiate_immediate_migration(conn_, &path, now_ns());
   if (rv != 0) {
     spdlog::debug("{}: cannot move the connection to {}: {}", endpoint_.log_name, local.to_string(), ngtcp2_strerror(rv));
     return false;
   }
-  endpoint_.socket = &socket;
   local_ = local;
+  endpoint_.link->set_path(remote_, local_);
   schedule_write();
   return true;
 }
@@ -456,6 +380,7 @@ void Connection::sync_path() {
   const SocketAddress old = remote_;
   remote_ = from_sockaddr(p->remote.addr, p->remote.addrlen);
   local_ = from_sockaddr(p->local.addr, p->local.addrlen);
+  endpoint_.link->set_path(remote_, local_);  // the link's NACKs and resends follow
   spdlog::debug("{}: peer moved from {} to {}", endpoint_.log_name, old.to_string(), remote_.to_string());
   observer_.on_path_changed(*this, old);
 }
@@ -533,7 +458,7 @@ void Connection::send_close(const ngtcp2_ccerr& err) {
   if (n <= 0) return;
   buf.resize(static_cast<std::size_t>(n));
   close_packet_ = std::move(buf);  // kept: resent to stray packets while closing
-  endpoint_.socket->send(remote_, &local_, close_packet_.data(), close_packet_.size(), close_packet_.size());
+  endpoint_.link->send(remote_, &local_, close_packet_.data(), close_packet_.size(), close_packet_.size());
 }
 
 void Connection::fail(const std::string& reason) {
@@ -569,6 +494,7 @@ void Connection::abandon(const std::string& reason) {
 
 void Connection::enter_closing(const std::string& reason) {
   state_ = State::closing;
+  endpoint_.link->stop_repair();
   close_reason_ = reason;
   write_event_.del();
   notify_streams_lost();
@@ -579,6 +505,7 @@ void Connection::enter_closing(const std::string& reason) {
 
 void Connection::enter_draining(const std::string& reason) {
   state_ = State::draining;
+  endpoint_.link->stop_repair();
   close_reason_ = reason;
   write_event_.del();
   notify_streams_lost();
@@ -599,6 +526,7 @@ void Connection::finish_close() {
   if (state_ == State::closed) return;
   bool was_closing = state_ == State::closing || state_ == State::draining;
   state_ = State::closed;
+  endpoint_.link->stop_repair();
   timer_.del();
   write_event_.del();
   if (!was_closing) notify_streams_lost();
@@ -656,7 +584,7 @@ void Connection::write_packets() {
   // ngtcp2 needs room for its largest packet, a PMTUD probe bigger than the path's current
   // size; given only that size, it never probes and packets stay at 1200 bytes.
   const std::size_t room = ngtcp2_conn_get_max_tx_udp_payload_size(conn_);
-  const std::size_t arq_header = arq_tx_ ? kArqHeader : 0;
+  const std::size_t headroom = endpoint_.link->headroom();
   std::size_t quantum = ngtcp2_conn_get_send_quantum(conn_);
   std::size_t max_packets = std::clamp<std::size_t>(quantum / max_payload, 1, kMaxBatch);
   ngtcp2_path_storage ps;
@@ -700,9 +628,9 @@ void Connection::write_packets() {
       if (s->send.fin && s->send.sent + total == s->send.written) flags |= NGTCP2_WRITE_STREAM_FLAG_FIN;
     }
     ngtcp2_ssize datalen = -1;
-    // With ARQ the packet goes behind room for its header, so the datagram is built in place.
+    // The packet goes behind room for the link's header, so the datagram is built in place.
     std::uint8_t* out = tx_.data() + batch_len;
-    ngtcp2_ssize n = ngtcp2_conn_writev_stream(conn_, &ps.path, &pi, out + arq_header, room, &datalen, flags, id,
+    ngtcp2_ssize n = ngtcp2_conn_writev_stream(conn_, &ps.path, &pi, out + headroom, room, &datalen, flags, id,
                                                nvec ? vecs : nullptr, nvec, ts);
     if (n < 0) {
       if (n == NGTCP2_ERR_STREAM_DATA_BLOCKED && s) {
@@ -742,19 +670,15 @@ void Connection::write_packets() {
       ready_.push_back(id);
     }
     if (n == 0) break;  // congestion window, pacing or flow control: ngtcp2 says when to go on
-    std::size_t len = static_cast<std::size_t>(n);
-    if (arq_tx_) {
-      arq_tx_->seal(out, len, ts);
-      len += arq_header;
-    }
+    const std::size_t len = endpoint_.link->seal(out, static_cast<std::size_t>(n), ts);
     if (!same_address(ps.path.remote, remote_) || !same_address(ps.path.local, local_)) {
       // A packet for another path than the current one (a path validation probe, RFC 9000
-      // 8.2): it leaves on its own, to that path's address, outside the batch and FEC.
+      // 8.2): it leaves on its own, to that path's address, outside the batch.
       flush(tx_.data(), batch_len, segment);
       batch_len = 0;
       const SocketAddress to = from_sockaddr(ps.path.remote.addr, ps.path.remote.addrlen);
       const SocketAddress from = from_sockaddr(ps.path.local.addr, ps.path.local.addrlen);
-      endpoint_.socket->send(to, &from, out, len, len);
+      endpoint_.link->send(to, &from, out, len, len);
       if (++packets >= max_packets) break;
       continue;
     }
@@ -774,7 +698,7 @@ void Connection::write_packets() {
       batch_len = len;
     }
     if (++packets >= max_packets) break;
-    if (batch_len + room + arq_header > std::min(tx_.size(), kMaxGsoBytes)) {
+    if (batch_len + room + headroom > std::min(tx_.size(), kMaxGsoBytes)) {
       flush(tx_.data(), batch_len, segment);
       batch_len = 0;
     }
@@ -791,29 +715,7 @@ bool Connection::flush(const std::uint8_t* data, std::size_t size, std::size_t s
   if (size == 0) return true;
   datagrams_sent_ += segment ? (size + segment - 1) / segment : 1;
   bytes_sent_ += size;
-  if (!fec_) return endpoint_.socket->send(remote_, &local_, data, size, segment);
-  for (std::size_t off = 0; off < size; off += segment) fec_->add(data + off, std::min(segment, size - off), wrapped_);
-  send_wrapped();
-  // The tail of a burst gets its parity soon, not only when the next burst fills the block.
-  if (fec_->pending() && !fec_timer_.pending(EV_TIMEOUT)) fec_timer_.add_timeout_ns(config_.fec_flush_ns);
-  return true;
-}
-
-void Connection::send_wrapped() {
-  // Consecutive datagrams of one size (the last may be shorter) leave in one GSO call.
-  std::size_t i = 0, n = wrapped_.size();
-  while (i < n) {
-    auto first = wrapped_[i];
-    std::size_t seg = first.size(), total = seg, j = i + 1;
-    while (j < n && wrapped_[j].size() <= seg && wrapped_[j].data() == first.data() + total && total < 60000) {
-      total += wrapped_[j].size();
-      ++j;
-      if (wrapped_[j - 1].size() < seg) break;
-    }
-    endpoint_.socket->send(remote_, &local_, first.data(), total, seg);
-    i = j;
-  }
-  wrapped_.clear();
+  return endpoint_.link->send(remote_, &local_, data, size, segment);
 }
 
 std::int64_t Connection::open_stream(StreamHandler& handler) {
@@ -970,9 +872,9 @@ int Connection::on_handshake_completed() {
     return NGTCP2_ERR_CALLBACK_FAILURE;
   }
   state_ = State::open;
-  // Both peers chose the ARQ extension: wrap from now on (FEC, explicitly asked for, wins).
+  // Both peers chose the ARQ extension: the link wraps from now on.
   try {
-    if (tls_->alpn_arq() && !fec_) enable_arq();
+    if (tls_->alpn_arq()) endpoint_.link->start_arq();
   } catch (const std::exception& e) {  // no exception may cross ngtcp2's C frames
     spdlog::error("{}: {}", endpoint_.log_name, e.what());
     return NGTCP2_ERR_CALLBACK_FAILURE;

@@ -13,10 +13,9 @@
 #include <unordered_map>
 #include <vector>
 
-#include "quic/arq.hpp"
 #include "quic/cc/builtin.hpp"
 #include "quic/cc/plugin_controller.hpp"
-#include "quic/fec.hpp"
+#include "link/link.hpp"
 #include "quic/tls.hpp"
 #include "quic/udp_socket.hpp"
 #include "util/event.hpp"
@@ -42,12 +41,7 @@ struct TransportConfig {
   std::uint64_t max_connection_window = 128 << 20;  // auto-tuning cap per connection, in bytes
   std::uint64_t max_streams = 4096;             // concurrent streams the peer may open
   std::size_t stream_send_buffer = 16 << 20;    // unacknowledged bytes buffered per stream before the app socket is paused
-  // Forward error correction below QUIC (quictun peers only): k data + m parity datagrams per
-  // block; fec_k == 0 is off. A client with FEC sends it; a server answers FEC with FEC.
-  std::size_t fec_k = 0;
-  std::size_t fec_m = 0;
-  std::uint64_t fec_flush_ns = 3'000'000;  // a partly filled block gets its parity after this, in ns
-  // Selective retransmission below QUIC (arq.hpp): hides random loss from the congestion
+  // Selective retransmission below QUIC (link/arq.hpp): hides random loss from the congestion
   // controller. Offered (client) / accepted (server) through ALPN, so a peer without it (the Go
   // quic-tun) simply does not use it.
   bool arq = true;
@@ -78,14 +72,14 @@ struct ConnectionStats {
   std::uint64_t smoothed_rtt_ns = 0, min_rtt_ns = 0, latest_rtt_ns = 0, rttvar_ns = 0;  // 0 until sampled
   std::uint64_t cwnd = 0;             // congestion window, in bytes
   std::uint64_t bytes_in_flight = 0;  // sent and neither acknowledged nor lost
-  std::uint64_t datagrams_sent = 0, bytes_sent = 0;          // QUIC packets handed to the socket (before FEC parity)
+  std::uint64_t datagrams_sent = 0, bytes_sent = 0;          // QUIC packets handed to the link
   std::uint64_t datagrams_received = 0, bytes_received = 0;  // datagrams from the peer
   bool loss_known = false;            // only plugin controllers see each loss (ngtcp2 1.11 does not count them)
   std::uint64_t packets_lost = 0, bytes_lost = 0;
   std::uint64_t arq_resent = 0;       // datagrams sent again on the peer's request
   std::uint64_t arq_repaired = 0;     // our gaps the peer filled
   std::string controller;             // congestion controller name
-  std::string link;                   // "plain", "arq" or "fec"
+  std::string link;                   // "plain" or "arq"
   std::size_t streams = 0;
   bool handshake_done = false;
 };
@@ -107,11 +101,13 @@ class ConnectionObserver {
   virtual void on_connection_closed(Connection&, const std::string& reason) = 0;
 };
 
-class Connection {
+// Reads QUIC packets from its link (link/link.hpp) and writes them to it; what the link does
+// below (ARQ) is none of its business.
+class Connection : private link::PacketSink {
  public:
   struct Endpoint {
     event_base* loop;
-    UdpSocket* socket;
+    link::Link* link;                  // the endpoint's link to this peer: outlives the connection
     const std::uint8_t* reset_secret;  // 32 bytes: stateless reset tokens derive from it
     std::string log_name;              // "client" / "server", for log lines
   };
@@ -121,21 +117,15 @@ class Connection {
                                              const TlsClientContext& tls, const SocketAddress& remote,
                                              ConnectionObserver& observer);
   // Accepts a client's first Initial packet; nullptr when it is not acceptable.
-  // `first` is the QUIC packet itself; `link` says how the client wrapped it, and the server
-  // answers in kind. `retried_odcid` is set when `first` carried a valid Retry token: the
-  // client's original destination ID, which the server must echo in its transport parameters.
-  enum class Link { plain, fec };
+  // `first` is the QUIC packet itself. `retried_odcid` is set when `first` carried a valid Retry
+  // token: the client's original destination ID, which the server must echo in its transport
+  // parameters.
   static std::unique_ptr<Connection> accept(const Endpoint& endpoint, const TransportConfig& config,
                                             const TlsServerContext& tls, const ReceivedDatagram& first,
-                                            ConnectionObserver& observer, Link link = Link::plain,
-                                            const ngtcp2_cid* retried_odcid = nullptr);
-  ~Connection();
+                                            ConnectionObserver& observer, const ngtcp2_cid* retried_odcid = nullptr);
+  ~Connection() override;
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
-
-  // A datagram from the peer: a plain QUIC packet, or an ARQ datagram (arq.hpp), which is
-  // unwrapped here. FEC datagrams are decoded before they reach a connection.
-  void on_datagram(const ReceivedDatagram& datagram);
 
   // Streams. open_stream returns -1 when the peer's stream limit is reached (wait for
   // on_streams_available).
@@ -176,10 +166,11 @@ class Connection {
   bool initial_decrypted() const { return crypto_received_; }
   // Drops the connection without telling the peer (it is presumed dead).
   void abandon(const std::string& reason);
-  // A client's connection moves to `socket` (a new local address or port) at once, with a
+  // A client's connection moves to `local` (a new socket's address or port) at once, with a
   // fresh connection ID (RFC 9000 9.5); the server validates the new path. False when ngtcp2
-  // refuses (handshake not confirmed, no spare connection ID): the old socket stays in use.
-  bool migrate(UdpSocket& socket);
+  // refuses (handshake not confirmed, no spare connection ID): the old path stays in use, and
+  // the caller must not move the link to the new socket.
+  bool migrate(const SocketAddress& local);
 
  private:
   struct Chunk {
@@ -212,14 +203,11 @@ class Connection {
   void schedule_write();
   void write_packets();
   bool flush(const std::uint8_t* data, std::size_t size, std::size_t segment);
-  void send_wrapped();
-  void enable_fec();
-  void enable_arq();
+  // link::PacketSink: a QUIC packet from the link.
+  void on_packet(const ReceivedDatagram& packet) override;
+  std::uint64_t min_rtt_ns() const override;
   void read_packet(const ReceivedDatagram& datagram);
   void sync_path();  // follows ngtcp2's current path (migration, or back after a failed validation)
-  void on_arq_datagram(const ReceivedDatagram& datagram);
-  void arm_arq_timer();
-  std::uint64_t min_rtt_ns() const;
   void trace_state(std::uint64_t now);  // once a second at log level trace: RTT, window, controller state
   void install_controller();            // puts config_.congestion_plugin's controller in conn_
   void arm_timer();
@@ -266,13 +254,6 @@ class Connection {
   std::unordered_map<std::int64_t, Stream> streams_;
   std::deque<std::int64_t> ready_;  // streams with bytes or FIN to send, round robin
   std::vector<std::uint8_t> tx_;    // one GSO batch
-  std::unique_ptr<FecEncoder> fec_; // set when this connection protects its packets with FEC
-  DatagramBatch wrapped_;           // FEC datagrams of the current send burst (ARQ wraps in place)
-  Event fec_timer_;                 // closes a partly filled FEC block
-  std::unique_ptr<ArqSender> arq_tx_;    // set when this connection repairs loss below QUIC
-  std::unique_ptr<ArqReceiver> arq_rx_;
-  Event arq_timer_;                 // re-requests overdue datagrams
-  std::uint64_t arq_timer_at_ = 0;  // when arq_timer_ fires (0: not armed)
   Event timer_;
   Event write_event_;
   bool in_callback_ = false;
@@ -280,7 +261,7 @@ class Connection {
   bool stateless_reset_ = false;  // the peer answered with a stateless reset
   std::uint64_t last_rx_ns_ = 0;
   std::uint64_t last_trace_ns_ = 0;
-  std::uint64_t datagrams_sent_ = 0, bytes_sent_ = 0, datagrams_received_ = 0, bytes_received_ = 0;
+  std::uint64_t datagrams_sent_ = 0, bytes_sent_ = 0;  // what went to the link (the link counts what came)
 };
 
 }  // namespace quictun::quic

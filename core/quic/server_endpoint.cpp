@@ -12,7 +12,6 @@
 namespace quictun::quic {
 namespace {
 constexpr std::size_t kCidLength = 16;  // the length Connection gives its own connection IDs
-constexpr std::size_t kMaxFecPeers = 4096;
 constexpr std::uint8_t kLongHeaderBit = 0x80;  // RFC 9000 17.2: the first bit of a long header
 constexpr std::size_t kMaxTrackedSources = 65536;       // per-IP rate meters kept at most
 constexpr std::uint64_t kRetryTokenLifetimeNs = 10'000'000'000ull;
@@ -79,39 +78,22 @@ void ServerEndpoint::on_readable() {
 }
 
 void ServerEndpoint::on_datagram(const ReceivedDatagram& d) {
-  if (is_arq(d.data, d.size)) {
-    if (d.data[0] != kArqMarkerNack) {
-      route(d, kArqHeader, Connection::Link::plain);
+  if (link::is_arq(d.data, d.size)) {
+    if (d.data[0] != link::kArqMarkerNack) {
+      route(d, link::kArqHeader);
       return;
     }
     // A NACK carries no QUIC packet, hence no connection ID: it belongs to the peer's connection.
     auto it = by_peer_.find(peer_key(d.remote));
-    if (it != by_peer_.end()) it->second->on_datagram(d);
+    if (it != by_peer_.end()) to_link(it->second, d);
     return;
   }
-  if (!FecDecoder::is_fec(d.data, d.size)) {
-    route(d, 0, Connection::Link::plain);
-    return;
-  }
-  std::string peer = peer_key(d.remote);
-  auto it = fec_decoders_.find(peer);
-  if (it == fec_decoders_.end()) {
-    // A flood of FEC-looking datagrams from many addresses must not grow memory without bound.
-    if (fec_decoders_.size() >= kMaxFecPeers) {
-      for (const auto& [p, dec] : fec_decoders_) fec_recovered_gone_ += dec->stats().recovered;
-      fec_decoders_.clear();
-    }
-    it = fec_decoders_.emplace(peer, std::make_unique<FecDecoder>()).first;
-  }
-  FecDecoder* dec = it->second.get();
-  dec->receive(d.data, d.size, [&](const std::uint8_t* packet, std::size_t size) {
-    route(ReceivedDatagram{packet, size, d.remote, d.local}, 0, Connection::Link::fec);
-  });
+  route(d, 0);
 }
 
-void ServerEndpoint::route(const ReceivedDatagram& d, std::size_t header, Connection::Link link) {
+void ServerEndpoint::route(const ReceivedDatagram& d, std::size_t header) {
   // ngtcp2 asserts on an empty packet (ngtcp2_pkt_decode_version_cid: `datalen`): a datagram
-  // that is nothing but an ARQ or FEC header, which anyone can send, aborted the server.
+  // that is nothing but an ARQ header, which anyone can send, aborted the server.
   if (d.size <= header) {
     if ((garbage_++ & 1023) == 0)
       spdlog::debug("server: ignoring {} undecodable datagram(s), latest from {}", garbage_, d.remote.to_string());
@@ -133,7 +115,7 @@ void ServerEndpoint::route(const ReceivedDatagram& d, std::size_t header, Connec
   // rebinding), which ngtcp2 validates once it sees the packet on the new path.
   auto it = by_cid_.find(key(vc.dcid, vc.dcidlen));
   if (it != by_cid_.end()) {
-    it->second->on_datagram(d);
+    to_link(it->second, d);
     return;
   }
   if (!(packet.data[0] & kLongHeaderBit)) {
@@ -145,11 +127,14 @@ void ServerEndpoint::route(const ReceivedDatagram& d, std::size_t header, Connec
   // Only a client's first Initial may start a connection, and a client wraps nothing in ARQ
   // before the handshake has chosen it.
   if (header != 0) return;
-  admit(d, packet, vc, link);
+  admit(d, packet, vc);
 }
 
-void ServerEndpoint::admit(const ReceivedDatagram& d, const ReceivedDatagram& packet, const ngtcp2_version_cid& vc,
-                           Connection::Link link) {
+void ServerEndpoint::to_link(Connection* c, const ReceivedDatagram& d) {
+  if (auto it = connections_.find(c); it != connections_.end()) it->second.link->on_datagram(d);
+}
+
+void ServerEndpoint::admit(const ReceivedDatagram& d, const ReceivedDatagram& packet, const ngtcp2_version_cid& vc) {
   ngtcp2_pkt_hd hd;
   if (ngtcp2_accept(&hd, packet.data, packet.size) != 0) {
     if ((garbage_++ & 1023) == 0)
@@ -200,12 +185,14 @@ void ServerEndpoint::admit(const ReceivedDatagram& d, const ReceivedDatagram& pa
     send_retry(packet, hd, now);
     return;
   }
+  auto wire = std::make_unique<link::Link>(loop_, socket_, config_.arq, "server");
   std::unique_ptr<Connection> conn = Connection::accept(
-      Connection::Endpoint{loop_, &socket_, tls_.reset_secret().data(), "server"}, config_, tls_, packet, *this, link,
+      Connection::Endpoint{loop_, wire.get(), tls_.reset_secret().data(), "server"}, config_, tls_, packet, *this,
       retried);
   if (!conn) return;
   Connection* c = conn.get();
   Entry& e = connections_[c];
+  e.link = std::move(wire);
   e.connection = std::move(conn);
   e.source = source;
   e.peer = peer_key(d.remote);
@@ -217,7 +204,7 @@ void ServerEndpoint::admit(const ReceivedDatagram& d, const ReceivedDatagram& pa
   by_peer_[e.peer] = c;
   ++per_source_[source];
   ++handshakes_;
-  c->on_datagram(d);
+  e.link->on_datagram(d);
   // ngtcp2 drops a connection whose first Initial did not decrypt (on_connection_closed counts
   // it); one that only buffered undecryptable bytes is dropped here. Either way no connection
   // is kept and nothing is logged per packet, so a flood of them costs neither memory nor disk.
@@ -226,7 +213,7 @@ void ServerEndpoint::admit(const ReceivedDatagram& d, const ReceivedDatagram& pa
   if (!c->initial_decrypted()) {
     ++stats_.initials_dropped;
     log_.event("undecryptable Initial dropped", who);
-    graveyard_.push_back(std::move(kept->second.connection));
+    graveyard_.push_back(Remains{std::move(kept->second.link), std::move(kept->second.connection)});
     forget(*c);
     reaper_.activate();
     return;
@@ -344,10 +331,10 @@ void ServerEndpoint::on_path_changed(Connection& c, const SocketAddress& old_rem
   Entry& e = it->second;
   ++stats_.migrations;
   spdlog::debug("server: client {} now sends from {}", old_remote.to_string(), c.remote().to_string());
-  // The link state lives in the connection and moves with it; only the address-keyed routes
-  // for what carries no connection ID (ARQ NACKs, FEC parity) follow here.
+  // The link state lives in the connection's link and moves with it (the connection tells it the
+  // new path); only the address-keyed route for what carries no connection ID (ARQ NACKs)
+  // follows here.
   if (auto p = by_peer_.find(e.peer); p != by_peer_.end() && p->second == &c) by_peer_.erase(p);
-  drop_fec_decoder(e.peer);
   e.peer = peer_key(c.remote());
   by_peer_[e.peer] = &c;
   const std::string source = source_key(c.remote());
@@ -366,7 +353,6 @@ void ServerEndpoint::forget(Connection& c) {
     auto m = by_cid_.find(k);
     if (m != by_cid_.end() && m->second == &c) by_cid_.erase(m);
   }
-  drop_fec_decoder(e.peer);
   if (auto p = by_peer_.find(e.peer); p != by_peer_.end() && p->second == &c) by_peer_.erase(p);
   if (auto s = per_source_.find(e.source); s != per_source_.end() && --s->second == 0) per_source_.erase(s);
   if (e.handshaking) --handshakes_;
@@ -388,25 +374,13 @@ void ServerEndpoint::on_connection_closed(Connection& c, const std::string& reas
   if (c.initial_decrypted()) listener_.on_closed(c, reason);
   auto it = connections_.find(&c);
   if (it == connections_.end()) return;
-  graveyard_.push_back(std::move(it->second.connection));
+  graveyard_.push_back(Remains{std::move(it->second.link), std::move(it->second.connection)});
   forget(c);
-  reaper_.activate();
-}
-
-void ServerEndpoint::drop_fec_decoder(const std::string& peer) {
-  auto it = fec_decoders_.find(peer);
-  if (it == fec_decoders_.end()) return;
-  fec_recovered_gone_ += it->second->stats().recovered;  // the metric still counts them
-  // This may run inside that decoder's own delivery callback (a packet it repaired closed or
-  // moved the connection): it is destroyed from the loop, not here.
-  dead_fec_decoders_.push_back(std::move(it->second));
-  fec_decoders_.erase(it);
   reaper_.activate();
 }
 
 void ServerEndpoint::reap() {
   graveyard_.clear();
-  dead_fec_decoders_.clear();
 }
 
 }  // namespace quictun::quic

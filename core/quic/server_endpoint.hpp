@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "link/link.hpp"
 #include "quic/connection.hpp"
 #include "quic/rate_meter.hpp"
 #include "util/rate_limited_log.hpp"
@@ -64,12 +65,6 @@ class ServerEndpoint : private ConnectionObserver {
 
   const SocketAddress& local_address() const { return socket_.local_address(); }
   std::size_t connection_count() const { return connections_.size(); }
-  // Packets rebuilt from FEC parity, over every client so far.
-  std::uint64_t fec_recovered() const {
-    std::uint64_t n = fec_recovered_gone_;
-    for (const auto& [peer, dec] : fec_decoders_) n += dec->stats().recovered;
-    return n;
-  }
   template <class F>
   void for_each_connection(F&& f) const {
     for (const auto& [raw, e] : connections_) f(static_cast<const Connection&>(*e.connection));
@@ -80,23 +75,28 @@ class ServerEndpoint : private ConnectionObserver {
   void close_all();
   // Drops every new client's first packet from now on (drain); open connections carry on.
   void stop_accepting() { accepting_ = false; }
+  // The intake the socket's datagrams go through, whole; public so that the fuzz harness
+  // (tests/fuzz/server_intake.cpp) can feed it datagrams no peer could send on cue.
+  void receive(const ReceivedDatagram& d) { on_datagram(d); }
 
  private:
   struct Entry {
+    std::unique_ptr<link::Link> link;  // below the connection; declared first, so it goes last
     std::unique_ptr<Connection> connection;
     std::vector<std::string> cids;  // every ID mapped to it, to unmap them all at the end
     std::string source;             // the client's IP (source_key), for max_connections_per_source
-    std::string peer;               // the client's address (peer_key), for ARQ NACKs and FEC
+    std::string peer;               // the client's address (peer_key), for ARQ NACKs
     bool handshaking = true;        // counted in handshakes_
   };
 
   void on_readable();
   void on_datagram(const ReceivedDatagram& d);
-  // Routes the QUIC packet `header` bytes into `d` (behind an ARQ header, say) to its connection.
-  void route(const ReceivedDatagram& d, std::size_t header, Connection::Link link);
+  // Routes the datagram `d`, whose QUIC packet starts `header` bytes in (behind an ARQ header,
+  // say), by its connection ID to that connection's link.
+  void route(const ReceivedDatagram& d, std::size_t header);
+  void to_link(Connection* c, const ReceivedDatagram& d);  // the link passes its packets on to `c`
   // A long-header packet for no known connection: perhaps a new client.
-  void admit(const ReceivedDatagram& d, const ReceivedDatagram& packet, const ngtcp2_version_cid& vc,
-             Connection::Link link);
+  void admit(const ReceivedDatagram& d, const ReceivedDatagram& packet, const ngtcp2_version_cid& vc);
   // Whether an Initial without a valid token from `remote` must first prove its address.
   bool needs_retry(const SocketAddress& remote, std::uint64_t now);
   void send_retry(const ReceivedDatagram& packet, const ngtcp2_pkt_hd& hd, std::uint64_t now);
@@ -105,7 +105,6 @@ class ServerEndpoint : private ConnectionObserver {
   void send_stateless_reset(const ReceivedDatagram& packet, const ngtcp2_version_cid& vc, std::size_t received);
   void send_version_negotiation(const ReceivedDatagram& d, const ngtcp2_version_cid& vc);
   void forget(Connection& c);  // unmaps it everywhere; the caller decides its fate
-  void drop_fec_decoder(const std::string& peer);  // keeps its recovered count for the metric
   void on_handshake_done(Connection&) override;
   void on_remote_stream(Connection& c, std::int64_t id) override { listener_.on_new_stream(c, id); }
   void on_connection_id(Connection& c, const ngtcp2_cid& cid, bool added) override;
@@ -126,10 +125,11 @@ class ServerEndpoint : private ConnectionObserver {
   Event reaper_;
   std::unordered_map<Connection*, Entry> connections_;
   std::unordered_map<std::string, Connection*> by_cid_;
-  std::vector<std::unique_ptr<Connection>> graveyard_;
-  // FEC decoders by client address (raw sockaddr bytes): parity datagrams carry no connection ID.
-  std::unordered_map<std::string, std::unique_ptr<FecDecoder>> fec_decoders_;
-  std::vector<std::unique_ptr<FecDecoder>> dead_fec_decoders_;  // freed from the loop, off their stack
+  struct Remains {  // a closed connection and its link, freed from the loop, off their stack
+    std::unique_ptr<link::Link> link;
+    std::unique_ptr<Connection> connection;  // goes first
+  };
+  std::vector<Remains> graveyard_;
   std::unordered_map<std::string, Connection*> by_peer_;  // routes ARQ NACKs, which carry no connection ID
   std::unordered_map<std::string, std::size_t> per_source_;  // open connections by client IP
   std::size_t handshakes_ = 0;
@@ -140,7 +140,6 @@ class ServerEndpoint : private ConnectionObserver {
   RateLimitedLog log_;          // refusals, drops, resets: anyone can cause them at any rate
   bool accepting_ = true;      // false while draining: new clients are refused
   std::uint64_t garbage_ = 0;   // undecodable datagrams, logged sparingly
-  std::uint64_t fec_recovered_gone_ = 0;  // recovered by decoders already dropped
 };
 
 }  // namespace quictun::quic

@@ -13,7 +13,7 @@
 namespace quictun::quic {
 
 inline constexpr const char* alpn_protocol = "quic-tun";  // WIRE.md: both sides, both programs
-// Offered before alpn_protocol by a quictun peer that can repair loss below QUIC (arq.hpp). A
+// Offered before alpn_protocol by a quictun peer that can repair loss below QUIC (link/arq.hpp). A
 // server that selects it speaks quic-tun's protocol plus the ARQ shim; any other server (the Go
 // quic-tun among them) selects plain "quic-tun".
 inline constexpr const char* alpn_protocol_arq = "quictun-arq/1";

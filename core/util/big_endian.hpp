@@ -1,4 +1,4 @@
-// 32-bit big-endian fields of the shims' wire headers (FEC, ARQ).
+// 32-bit big-endian fields of the ARQ shim's wire header.
 #pragma once
 
 #include <cstdint>

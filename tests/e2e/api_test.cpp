@@ -428,19 +428,25 @@ TEST(Api, MetricsCountLossAndItsRepair) {
   std::string data = random_bytes(2 << 20, 11);
   std::string error;
   {
-    // FEC both ways (a quictun server answers FEC with FEC), 5 % of datagrams dropped on arrival.
+    // ARQ both ways (the client offers it, the server accepts), 5 % of datagrams dropped on arrival.
     int server_api = free_tcp_port(), client_api = free_tcp_port();
     Tunnel tunnel(dir, {{"--httpd-listen-on", api_flag(server_api), "--test-drop-rate", "0.05"},
-                        {"--httpd-listen-on", api_flag(client_api), "--fec", "20:2", "--test-drop-rate", "0.05",
+                        {"--httpd-listen-on", api_flag(client_api), "--arq", "on", "--test-drop-rate", "0.05",
                          "--token-source", token},
                         {}});
     EXPECT_EQ(sha256(send_and_read(tunnel.connect(), data)), sha256(data));
     auto server = parse_metrics(dir, http_tcp(server_api, "GET", "/metrics").body, error);
     auto client = parse_metrics(dir, http_tcp(client_api, "GET", "/metrics").body, error);
     ASSERT_TRUE(error.empty()) << error;
-    EXPECT_GT(server["quictun_fec_packets_recovered_total"], 0);
-    EXPECT_GT(client["quictun_fec_packets_recovered_total"], 0);
-    EXPECT_EQ(get_json(client_api, "/connections")[0]["link"], "fec");
+    for (auto* side : {&server, &client}) {
+      EXPECT_GT((*side)["quictun_arq_datagrams_retransmitted_total"], 0);
+      EXPECT_GT((*side)["quictun_arq_datagrams_repaired_total"], 0);
+    }
+    EXPECT_EQ(get_json(client_api, "/connections")[0]["link"], "arq");
+    json conns = get_json(server_api, "/connections");
+    ASSERT_EQ(conns.size(), 1u);
+    EXPECT_EQ(conns[0]["link"], "arq");
+    EXPECT_GT(conns[0]["arqResent"].get<std::uint64_t>(), 0u);
   }
   {
     // No repair below QUIC: the server's controller (bbr1, a plugin) sees the client's drops as losses.
@@ -451,7 +457,7 @@ TEST(Api, MetricsCountLossAndItsRepair) {
     ASSERT_TRUE(error.empty()) << error;
     EXPECT_GT(server["quictun_quic_packets_lost_total"], 0);
     EXPECT_GT(server["quictun_quic_lost_bytes_total"], server["quictun_quic_packets_lost_total"]);
-    EXPECT_EQ(server["quictun_fec_packets_recovered_total"], 0);
+    EXPECT_EQ(server["quictun_arq_datagrams_repaired_total"], 0);
     json conns = get_json(server_api, "/connections");
     ASSERT_EQ(conns.size(), 1u);
     EXPECT_GT(conns[0]["packetsLost"].get<std::uint64_t>(), 0u);

@@ -191,7 +191,7 @@ TEST(Failure, GarbageDatagramsDoNotDisturbTheServer) {
   for (int i = 0; i < 2000; ++i) {
     std::string junk = random_bytes(static_cast<std::size_t>(1 + (i * 37) % 1400), static_cast<std::uint64_t>(i));
     if (i % 3 == 0) junk[0] = static_cast<char>(0xc0);  // looks like a long header
-    if (i % 3 == 1) junk[0] = static_cast<char>(0x21 + i % 5);  // looks like FEC (0x21, 0x22) or ARQ (0x23..0x25)
+    if (i % 3 == 1) junk[0] = static_cast<char>(0x21 + i % 5);  // looks like the removed FEC (0x21, 0x22) or ARQ (0x23..0x25)
     sendto(u, junk.data(), junk.size(), 0, reinterpret_cast<sockaddr*>(&a), sizeof a);
   }
   close(u);

@@ -1,8 +1,8 @@
 // Garbage from a live peer's own address. A UDP relay between client and server forwards every
 // datagram both ways and, from the very socket the server sees the client's packets come from,
 // mixes in garbage: random bytes, truncated and corrupted copies of the client's real packets,
-// datagrams of one to three bytes, and bytes that open like ARQ or FEC datagrams. The server
-// must keep the connection and the tunnel must deliver every byte.
+// datagrams of one to three bytes, and bytes that open like ARQ datagrams or the removed FEC
+// shim's. The server must keep the connection and the tunnel must deliver every byte.
 #include <gtest/gtest.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -100,7 +100,7 @@ class GarbageRelay {
         g.resize(1 + rng() % 3);
         for (auto& b : g) b = static_cast<unsigned char>(rng());
         break;
-      case 4:  // opens like an FEC (0x21, 0x22) or ARQ (0x23..0x25) datagram
+      case 4:  // opens like the removed FEC shim's (0x21, 0x22) or an ARQ (0x23..0x25) datagram
         g.resize(5 + rng() % 200);
         for (auto& b : g) b = static_cast<unsigned char>(rng());
         g[0] = static_cast<unsigned char>(0x21 + rng() % 5);

@@ -1,6 +1,6 @@
 // Connection migration and stateless reset through the real programs.
 // - A relay that moves its server-facing port every 0.5 s (a NAT rebinding) sits between client
-//   and server during a 64 MiB echo: not one byte may be lost, with ARQ, without it, with FEC.
+//   and server during a 64 MiB echo: not one byte may be lost, with ARQ and without it.
 // - A server killed and restarted with the same key answers the old connection's packets with a
 //   stateless reset, and the client reconnects at once instead of waiting out seconds of silence.
 #include <gtest/gtest.h>
@@ -97,7 +97,6 @@ void make_certificate(const TempDir& d) {
 
 TEST(Migration, NatRebindingEvery500msLosesNoByteWithArq) { rebinding_echo({"--arq", "on"}); }
 TEST(Migration, NatRebindingEvery500msLosesNoByteWithoutArq) { rebinding_echo({"--arq", "off"}); }
-TEST(Migration, NatRebindingEvery500msLosesNoByteWithFec) { rebinding_echo({"--fec", "20:2"}); }
 // The path validation's own packets may be lost too (the client drops 2 % of what it receives).
 TEST(Migration, NatRebindingEvery500msLosesNoByteWithArqUnderLoss) {
   rebinding_echo({"--arq", "on", "--test-drop-rate", "0.02"});

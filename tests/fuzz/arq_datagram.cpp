@@ -3,9 +3,9 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "quic/arq.hpp"
+#include "link/arq.hpp"
 
-using namespace quictun::quic;
+using namespace quictun::link;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   ArqReceiver receiver(64, 1 << 16);

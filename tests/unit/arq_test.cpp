@@ -7,10 +7,10 @@
 #include <set>
 #include <vector>
 
-#include "quic/arq.hpp"
+#include "link/arq.hpp"
 #include "util/error.hpp"
 
-using namespace quictun::quic;
+using namespace quictun::link;
 
 namespace {
 

@@ -130,7 +130,6 @@ TEST(Config, MistakesNameFileAndLine) {
   EXPECT_EQ(server_error("[quic]\ncongestion_control = \"bbr 1\"\n"), cfg + ":2: \"bbr 1\" is not a congestion controller name");
   EXPECT_NE(server_error("[server\n").find(cfg + ":1:"), std::string::npos);
   EXPECT_EQ(server_error("[quic]\ntest_drop_rate = 1.5\n"), cfg + ":2: 'test_drop_rate' must be in [0, 1)");
-  EXPECT_NE(server_error("[quic]\nfec = \"20:300\"\n").find(cfg + ":2: FEC must be K:M"), std::string::npos);
   // Each allow entry is named with its own line.
   EXPECT_EQ(server_error("[server]\nallow = [\n  \"tcp:10.0.0.0/8:22\",\n  \"tcp:10.0.0.0/8:ssh\",\n]\n"),
             cfg + ":4: allow entry \"tcp:10.0.0.0/8:ssh\": port \"ssh\" is not a port, a range LOW-HIGH or *");
@@ -160,19 +159,34 @@ TEST(Config, AllowEntriesFromTheFileOrTheFlags) {
   EXPECT_EQ(flags.allow.size(), 2u);
 }
 
-TEST(Config, FecParameters) {
-  config::ClientSettings c;
-  Argv a({"--fec", "10:3"});
-  config::parse_client(a.argc(), a.argv(), c);
-  EXPECT_EQ(c.quic.fec_k, 10u);
-  EXPECT_EQ(c.quic.fec_m, 3u);
-  config::ClientSettings off;
-  Argv b({});
-  config::parse_client(b.argc(), b.argv(), off);
-  EXPECT_EQ(off.quic.fec_k, 0u) << "FEC is off by default: quic-tun peers do not speak it";
+TEST(Config, FecWasRemovedAndSaysSoInTheFileAndOnTheCommandLine) {
+  const std::string why =
+      ": FEC (--fec, [quic] fec) was removed from quictun: under the default bbr1 controller it was slower than no "
+      "repair at every loss rate measured; delete this setting";
+  EXPECT_EQ(usage_error([] {
+              config::ClientSettings c;
+              Argv a({"--fec", "20:2"});
+              config::parse_client(a.argc(), a.argv(), c);
+            }),
+            "--fec" + why);
+  EXPECT_EQ(usage_error([] {
+              config::ServerSettings s;
+              Argv a({"--fec", "off"});
+              config::parse_server(a.argc(), a.argv(), s);
+            }),
+            "--fec" + why)
+      << "even \"off\": the setting itself is what must go";
+  test::TempDir d;
+  std::string file = write(d, "[quic]\narq = true\nfec = \"10:2\"\n");
+  EXPECT_EQ(usage_error([&] {
+              config::ClientSettings c;
+              Argv a({"-c", file});
+              config::parse_client(a.argc(), a.argv(), c);
+            }),
+            file + ":3" + why);
 }
 
-TEST(Config, ArqIsOptInExceptUnderNgtcp2BbrAndGivesWayToFec) {
+TEST(Config, ArqIsOptInExceptUnderNgtcp2Bbr) {
   auto client = [](std::vector<std::string> args) {
     config::ClientSettings c;
     Argv a(args);
@@ -188,21 +202,12 @@ TEST(Config, ArqIsOptInExceptUnderNgtcp2BbrAndGivesWayToFec) {
   EXPECT_TRUE(server.quic.arq) << "a server accepts ARQ when a client offers it";
   EXPECT_FALSE(client({"--arq", "off"}).arq);
   EXPECT_TRUE(client({"--arq", "on"}).arq);
-  auto fec = client({"--congestion-control", "bbr", "--fec", "20:2"});
-  EXPECT_FALSE(fec.arq) << "asking for FEC turns the default ARQ off";
-  EXPECT_EQ(fec.fec_k, 20u);
-  const std::string both_error = "ARQ and FEC cannot be combined; choose one (turn arq off or fec off)";
-  EXPECT_EQ(usage_error([&] { client({"--arq", "on", "--fec", "20:2"}); }), "--fec: " + both_error);
   EXPECT_EQ(usage_error([&] { client({"--arq", "maybe"}); }), "--arq: expected on or off, got \"maybe\"");
   test::TempDir d;
-  std::string both = write(d, "[quic]\narq = true\nfec = \"10:2\"\n");
-  EXPECT_EQ(usage_error([&] { client({"-c", both}); }), both + ":3: " + both_error);
   std::string wrong = write(d, "[quic]\narq = \"yes\"\n");
   EXPECT_EQ(usage_error([&] { client({"-c", wrong}); }), wrong + ":2: 'arq' must be true or false");
-  std::string file_fec = write(d, "[quic]\nfec = \"10:2\"\n");
-  auto q = client({"-c", file_fec, "--arq", "on"});
-  EXPECT_TRUE(q.arq) << "a flag beats the file";
-  EXPECT_EQ(q.fec_k, 0u);
+  std::string file_off = write(d, "[quic]\narq = false\n");
+  EXPECT_TRUE(client({"-c", file_off, "--arq", "on"}).arq) << "a flag beats the file";
   EXPECT_FALSE(client({"--congestion-control", "cubic"}).arq) << "ARQ is never used with a loss-based controller";
   EXPECT_EQ(usage_error([&] { client({"--congestion-control", "reno", "--arq", "on"}); }),
             "--arq: ARQ cannot be used with congestion control reno (cubic and reno size their window by the loss "
@@ -310,8 +315,6 @@ TEST(Config, TheKnownBadCommandLineNumbersAreRefused) {
   EXPECT_EQ(parse_error(Program::server, {"--backend-connect-timeout-ms", "0x10"}),
             "--backend-connect-timeout-ms: must be between 1 and 3600000, got \"0x10\"");
   EXPECT_EQ(parse_error(Program::server, {"--test-drop-rate", "nan"}), "--test-drop-rate: must be in [0, 1), got \"nan\"");
-  EXPECT_NE(parse_error(Program::client, {"--fec", "-1:2"}).find("--fec: FEC must be K:M"), std::string::npos)
-      << "-1 wrapped to 4294967295 and the sum to 1";
 }
 
 TEST(Config, EveryNumericOptionRefusesNonNumbersNegativesAndOutOfRangeOnTheCommandLineAndInTheFile) {

@@ -8,9 +8,9 @@
 // for each missing datagram by number, the sender sends its stored copy again, and the receiver
 // hands datagrams to ngtcp2 in number order, holding those behind a gap until it is filled. For
 // ngtcp2 a repaired loss is a packet that took one more round trip, not a loss; its bandwidth
-// model stays at the link's rate, and the repair costs about one datagram per lost one (FEC
-// costs its parity ratio whether or not anything is lost). A gap still open after kArqMaxNacks
-// requests is given up: the packets behind it move on, and QUIC's own recovery handles the loss.
+// model stays at the link's rate, and the repair costs about one datagram per lost one. A gap
+// still open after kArqMaxNacks requests is given up: the packets behind it move on, and QUIC's
+// own recovery handles the loss.
 //
 // All loss is hidden, overflow of a bottleneck queue included: ngtcp2's BBR bounds what it keeps
 // in flight by its own model (about two bandwidth-delay products), not by loss, so the queue it
@@ -26,8 +26,9 @@
 //    it: the receiver keeps it behind that one (it must not overtake packets under repair, or
 //    ngtcp2 would count them lost) and learns from it of a gap at the tail of a burst.
 //
-// Wire format (multi-byte fields big-endian). The first byte is below 0x40 as for FEC (fec.hpp),
-// so plain QUIC, FEC and ARQ datagrams are told apart by it alone.
+// Wire format (multi-byte fields big-endian). The first byte is below 0x40, where a QUIC packet's
+// is not (its fixed bit 0x40 is set: quictun never greases it), so plain QUIC and ARQ datagrams
+// are told apart by it alone.
 //
 //   sequenced  0x23 | number (4) | QUIC packet
 //   light      0x24 | number of the last sequenced datagram sent before it (4) | QUIC packet
@@ -36,7 +37,7 @@
 // Numbers wrap at 2^32 and compare in serial-number arithmetic; each connection starts at a
 // random one (the receiver takes a jump of 2^20 or more as a restarted sender). A NACK asks for `count` (1..255) datagrams from `first` on, each sent `copies` (1
 // or 2) times. The receiver sends every NACK twice and asks for two copies when it measures
-// kArqTwoCopiesPermille or more loss. Like FEC, the shim adds
+// kArqTwoCopiesPermille or more loss. The shim adds
 // no integrity check: QUIC's packet protection discards forged packets, though a forged
 // numbered datagram can still hold or skip genuine ones for a while (forging needs the
 // connection ID, i.e. an attacker on the path, who could drop packets anyway). NACKs reach the
@@ -53,9 +54,9 @@
 #include <memory>
 #include <vector>
 
-#include "quic/datagram_batch.hpp"
+#include "link/datagram_batch.hpp"
 
-namespace quictun::quic {
+namespace quictun::link {
 
 inline constexpr std::uint8_t kArqMarkerSequenced = 0x23;
 inline constexpr std::uint8_t kArqMarkerLight = 0x24;
@@ -204,4 +205,4 @@ class ArqReceiver {
   ArqReceiverStats stats_;
 };
 
-}  // namespace quictun::quic
+}  // namespace quictun::link

@@ -1,4 +1,4 @@
-#include "quic/arq.hpp"
+#include "link/arq.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -6,7 +6,7 @@
 #include "util/big_endian.hpp"
 #include "util/error.hpp"
 
-namespace quictun::quic {
+namespace quictun::link {
 
 namespace {
 
@@ -352,4 +352,4 @@ void ArqReceiver::send_nacks(const Send& send) {
   to_request_.clear();
 }
 
-}  // namespace quictun::quic
+}  // namespace quictun::link

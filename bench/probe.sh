@@ -2,8 +2,8 @@
 # Quick single-run probe of one quictun (or plain TCP) configuration on the 100 Mbit/s link, for
 # tuning between full bench/run.sh runs; its numbers are single runs, not results.
 # usage: [CX="client flags"] [SX="server flags"] [CLOG=trace] [DELAY=25ms] [QUEUE=625000b] \
-#          bench/fec_probe.sh LOSS CC|tcp-cubic|tcp-bbr [SECONDS]      (as root, build/ binaries)
-# e.g.   CX="--arq off" bench/fec_probe.sh 5% bbr 15; CX="--fec 20:2" bench/fec_probe.sh 5% bbr
+#          bench/probe.sh LOSS CC|tcp-cubic|tcp-bbr [SECONDS]      (as root, build/ binaries)
+# e.g.   CX="--arq off" bench/probe.sh 5% bbr 15; CX="--arq on" bench/probe.sh 5% bbr
 LOSS=$1; CC=$2; T=${3:-10}
 B="${BUILD_DIR:-$(cd "$(dirname "$0")/.." && pwd)/build}/bin"
 A=qxA; Bn=qxB

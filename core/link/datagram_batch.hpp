@@ -1,5 +1,5 @@
 // Datagrams built for one send burst, packed in one reusable byte buffer so that steady-state
-// wrapping (FEC, ARQ) allocates nothing and runs of equal-sized datagrams can leave in one GSO call.
+// wrapping (ARQ) allocates nothing and runs of equal-sized datagrams can leave in one GSO call.
 #pragma once
 
 #include <cstddef>
@@ -7,7 +7,7 @@
 #include <span>
 #include <vector>
 
-namespace quictun::quic {
+namespace quictun::link {
 
 class DatagramBatch {
  public:
@@ -35,4 +35,4 @@ class DatagramBatch {
   std::vector<Slice> slices_;
 };
 
-}  // namespace quictun::quic
+}  // namespace quictun::link
