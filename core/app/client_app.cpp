@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <optional>
 
+#include "ops/endpoint_metrics.hpp"
 #include "util/error.hpp"
 #include "util/log_fields.hpp"
 
@@ -27,10 +28,18 @@ ClientApp::ClientApp(const config::ClientSettings& settings, event_base* loop, p
       classifiers_(loader, settings),
       tls_(tls_options(settings)),
       server_(split_host_port(settings.server_endpoint, "--server-endpoint")),
-      resolver_(loop, settings.nameservers) {
+      resolver_(loop, settings.nameservers),
+      refusal_log_(loop, "client", spdlog::level::warn),
+      admission_(settings.tunnel_limits, "client") {
   ops_ = std::make_unique<ops::Operations>(loop, settings, [this](const auto& each) {
     if (endpoint_) each(static_cast<const quic::Connection&>(endpoint_->connection()));
     for (const auto& e : closing_endpoints_) each(static_cast<const quic::Connection&>(e->connection()));
+  });
+  ops::export_tunnel_limit_stats(ops_->metrics(), admission_.stats());
+  admission_.sample_buffered_bytes(loop, [this] {
+    std::uint64_t sum = 0;
+    for (const auto& [raw, t] : tunnels_) sum += raw->buffered_bytes();
+    return sum;
   });
   reaper_.assign(loop, -1, 0, [this](short) { reap(); });
   retry_timer_.assign(loop, -1, 0, [this](short) { connect_now(); });
@@ -117,6 +126,12 @@ void ClientApp::on_accept(Listener& l) {
       return;
     }
     if (!accepted) return;
+    if (auto why = admission_.refusal()) {
+      // Closed before a stream is asked for: what is open keeps its share.
+      refusal_log_.event(*why, "application connection on " + l.address + " closed");
+      Fd(accepted->fd).reset();
+      continue;
+    }
     sdk::ConnectionInfo info;
     info.id = ++next_id_;
     info.listener = l.address;
@@ -133,12 +148,14 @@ void ClientApp::on_accept(Listener& l) {
     ops_->counters().tunnel_opened();
     tunnel->on_finished([this, raw](const tunnel::Relay::Outcome& o) { retire(*raw, o); });
     tunnels_[raw] = std::move(tunnel);
+    admission_.admit(raw);
     raw->start();
   }
 }
 
 void ClientApp::retire(tunnel::ClientTunnel& t, const tunnel::Relay::Outcome& o) {
   cancel(t);
+  admission_.release(&t);
   ops_->counters().tunnel_ended(o);
   nlohmann::json fields = t.record().log_fields();
   fields["bytesUp"] = o.bytes_up;

@@ -19,6 +19,8 @@
 #include "quic/connection.hpp"
 #include "quic/tls.hpp"
 #include "tunnel/client_tunnel.hpp"
+#include "tunnel/tunnel_limits.hpp"
+#include "util/rate_limited_log.hpp"
 
 namespace quictun::app {
 
@@ -72,6 +74,8 @@ class ClientApp : private tunnel::StreamBroker, private quic::ConnectionObserver
   quic::TlsClientContext tls_;
   HostPort server_;
   Resolver resolver_;
+  RateLimitedLog refusal_log_;         // application connections refused by a limit
+  tunnel::TunnelAdmission admission_;  // max_tunnels, max_buffered_bytes
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::unique_ptr<quic::ClientEndpoint> endpoint_;                  // the connection new streams go to
   std::vector<std::unique_ptr<quic::ClientEndpoint>> closing_endpoints_;  // saying goodbye; no new streams

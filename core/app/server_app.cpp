@@ -9,10 +9,6 @@
 namespace quictun::app {
 namespace {
 
-// How often the tunnels' buffers are summed for the memory cap: a sum per new tunnel would cost
-// O(tunnels) each, and a cap a tenth of a second stale is still a cap.
-constexpr std::uint64_t kBufferSampleMs = 100;
-
 bool is_loopback(const SocketAddress& a) {
   std::optional<IpAddress> ip = parse_ip(a.ip_string());
   if (!ip) return false;
@@ -41,15 +37,19 @@ void warn_if_open_relay(const config::ServerSettings& s, const SocketAddress& li
 ServerApp::ServerApp(const config::ServerSettings& settings, event_base* loop, plugin::PluginLoader& loader)
     : settings_(settings), transports_(loader, settings), classifiers_(loader, settings),
       refusal_log_(loop, "server", spdlog::level::warn),
-      tls_(settings.tls) {
+      tls_(settings.tls),
+      admission_(settings.tunnel_limits, "server") {
   parser_ = loader.token_parser(settings.token_parser,
                                 settings.plugin_config("token_parser." + plugin::normalize_name(settings.token_parser),
                                                        settings.token_parser_key, settings.token_parser_key_origin));
   services_ = std::make_unique<tunnel::ServerTunnel::Services>(
       tunnel::ServerTunnel::Services{loop, *parser_, transports_, settings.backend_connect_timeout_ms, classifiers_, settings.allow, refusal_log_});
   reaper_.assign(loop, -1, 0, [this](short) { retired_.clear(); });
-  buffer_sampler_.assign(loop, -1, EV_PERSIST, [this](short) { sample_buffered_bytes(); });
-  buffer_sampler_.add_timeout_ms(kBufferSampleMs);
+  admission_.sample_buffered_bytes(loop, [this] {
+    std::uint64_t sum = 0;
+    for (const auto& [raw, t] : tunnels_) sum += raw->buffered_bytes();
+    return sum;
+  });
   if (tls_.generated_certificate())
     spdlog::warn("no --cert-file/--key-file: using a generated self-signed certificate; clients must use "
                  "--insecure-skip-verify (testing only)");
@@ -57,7 +57,7 @@ ServerApp::ServerApp(const config::ServerSettings& settings, event_base* loop, p
     if (endpoint_) endpoint_->for_each_connection(each);
   });
   ops::export_endpoint_stats(ops_->metrics(), [this] { return endpoint_ ? &endpoint_->stats() : nullptr; });
-  ops::export_tunnel_limit_stats(ops_->metrics(), limit_stats_);
+  ops::export_tunnel_limit_stats(ops_->metrics(), admission_.stats());
   SocketAddress listen = resolve_udp(split_host_port(settings.listen_on, "--listen-on"), "--listen-on");
   endpoint_ = std::make_unique<quic::ServerEndpoint>(loop, listen, settings.quic, settings.limits, tls_, static_cast<quic::ServerEndpoint::Listener&>(*this), settings.test_drop_rate);
   warn_if_open_relay(settings, listen);
@@ -99,39 +99,11 @@ void ServerApp::on_new_stream(quic::Connection& connection, std::int64_t stream_
   connection.attach(stream_id, *raw);
   t->on_finished([this, raw](const tunnel::Relay::Outcome& o) { retire(*raw, o); });
   tunnels_[raw] = std::move(t);
-  if (auto why = limit_refusal(connection)) {
+  if (auto why = admission_.refusal(&connection)) {
     raw->refuse_early(*why);
     return;
   }
-  counted_[raw] = &connection;
-  ++per_connection_[&connection];
-  ++limit_stats_.open;
-}
-
-std::optional<std::string> ServerApp::limit_refusal(quic::Connection& connection) {
-  const tunnel::TunnelLimits& l = settings_.tunnel_limits;
-  if (auto it = per_connection_.find(&connection); it != per_connection_.end() && it->second >= l.max_per_connection) {
-    ++limit_stats_.refused_per_connection;
-    return "limit: " + std::to_string(it->second) + " tunnels open on this connection (max_tunnels_per_connection " +
-           std::to_string(l.max_per_connection) + ")";
-  }
-  if (limit_stats_.open >= l.max_total) {
-    ++limit_stats_.refused_total;
-    return "limit: " + std::to_string(limit_stats_.open) + " tunnels open on the server (max_tunnels " +
-           std::to_string(l.max_total) + ")";
-  }
-  if (limit_stats_.buffered_bytes >= l.max_buffered_bytes) {
-    ++limit_stats_.refused_memory;
-    return "limit: tunnels hold " + std::to_string(limit_stats_.buffered_bytes) + " bytes (max_buffered_bytes " +
-           std::to_string(l.max_buffered_bytes) + ")";
-  }
-  return std::nullopt;
-}
-
-void ServerApp::sample_buffered_bytes() {
-  std::uint64_t sum = 0;
-  for (const auto& [raw, t] : tunnels_) sum += raw->buffered_bytes();
-  limit_stats_.buffered_bytes = sum;
+  admission_.admit(raw, &connection);
 }
 
 void ServerApp::retire(tunnel::ServerTunnel& t, const tunnel::Relay::Outcome& o) {
@@ -147,12 +119,7 @@ void ServerApp::retire(tunnel::ServerTunnel& t, const tunnel::Relay::Outcome& o)
     log_event(spdlog::level::debug, fields,
               fmt::format("tunnel {} to {} ended: {} ({} bytes up, {} bytes down)", t.id(), t.backend(), o.reason,
                           o.bytes_up, o.bytes_down) + protocol);
-  if (auto c = counted_.find(&t); c != counted_.end()) {
-    if (auto pc = per_connection_.find(c->second); pc != per_connection_.end() && --pc->second == 0)
-      per_connection_.erase(pc);
-    counted_.erase(c);
-    --limit_stats_.open;
-  }
+  admission_.release(&t);
   auto it = tunnels_.find(&t);
   if (it == tunnels_.end()) return;
   retired_.push_back(std::move(it->second));

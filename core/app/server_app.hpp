@@ -5,7 +5,6 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "config/settings.hpp"
@@ -31,16 +30,13 @@ class ServerApp : private quic::ServerEndpoint::Listener {
   // SIGHUP: the token parser's files and the certificate files, each kept as it was when bad.
   void reload();
   // Tunnel counts, buffered bytes and limit refusals, for logs and metrics.
-  const tunnel::TunnelLimitStats& limit_stats() const { return limit_stats_; }
+  const tunnel::TunnelLimitStats& limit_stats() const { return admission_.stats(); }
 
  private:
   void on_new_stream(quic::Connection& connection, std::int64_t stream_id) override;
   void on_handshake(quic::Connection&) override { ops_->counters().handshake_done(); }
   void on_closed(quic::Connection& c, const std::string&) override { ops_->counters().connection_closed(c); }
   void retire(tunnel::ServerTunnel& tunnel, const tunnel::Relay::Outcome& outcome);
-  // Why a new tunnel on `connection` must be refused, counted in limit_stats_; nullopt if not.
-  std::optional<std::string> limit_refusal(quic::Connection& connection);
-  void sample_buffered_bytes();
 
   const config::ServerSettings& settings_;
   plugin::TransportSet transports_;
@@ -53,10 +49,7 @@ class ServerApp : private quic::ServerEndpoint::Listener {
   std::map<tunnel::ServerTunnel*, std::unique_ptr<tunnel::ServerTunnel>> tunnels_;
   std::vector<std::unique_ptr<tunnel::ServerTunnel>> retired_;
   Event reaper_;
-  Event buffer_sampler_;  // sums what the tunnels hold, for the memory cap
-  std::map<tunnel::ServerTunnel*, quic::Connection*> counted_;    // open tunnels, by their connection
-  std::unordered_map<quic::Connection*, std::uint64_t> per_connection_;  // open tunnels per connection
-  tunnel::TunnelLimitStats limit_stats_;
+  tunnel::TunnelAdmission admission_;  // the tunnel limits; grouped by QUIC connection
   std::uint64_t next_id_ = 0;
   std::unique_ptr<ops::Operations> ops_;  // last: the endpoint reports its connections here until it is gone
 };

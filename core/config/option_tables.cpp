@@ -233,6 +233,15 @@ const std::vector<Option<ClientSettings>>& client_options() {
         .min = 0, .max = kHourMs,
         .help = "TESTING ONLY: move the QUIC connection to a new local port this often (connection migration)"},
        [](S& s, const Value& v) { s.test_rebind_every_ms = v.number; }},
+      {{.section = "client", .key = "max_tunnels", .flag = "--max-tunnels", .kind = Kind::integer, .min = 1,
+        .max = 1ull << 24,
+        .help = "open tunnels in all; more application connections are closed at once (default 65536)"},
+       [](S& s, const Value& v) { s.tunnel_limits.max_total = v.number; }},
+      {{.section = "client", .key = "max_buffered_bytes", .flag = "--max-buffered-bytes", .kind = Kind::integer,
+        .min = 65536, .max = 1ull << 40,
+        .help = "bytes all tunnels may hold in buffers; above it new application connections are closed at once "
+                "(default 1 GiB)"},
+       [](S& s, const Value& v) { s.tunnel_limits.max_buffered_bytes = v.number; }},
       {{.section = "client", .key = "listener", .kind = Kind::nested}, nullptr},
   };
   return table;

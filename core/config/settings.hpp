@@ -84,6 +84,7 @@ struct ClientSettings : CommonSettings {
   std::uint64_t setup_timeout_ms = 30000;     // and this long for the server's answer to its token
   std::uint64_t drain_timeout_ms = 30000;     // on SIGTERM, open tunnels get this long before CONNECTION_CLOSE
   std::uint64_t test_rebind_every_ms = 0;     // tests only: move the connection to a new local port this often
+  tunnel::TunnelLimits tunnel_limits;         // [client] max_tunnels, max_buffered_bytes (no per-connection limit)
 };
 
 enum class ParseResult { run, exit_ok };

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -83,6 +84,75 @@ class Flood {
   std::thread thread_;
 };
 
+// Carries a client's datagrams to the server and none of the server's back: the server decrypts
+// the client's Initials and keeps a handshake in flight that the client can never finish.
+class OneWayRelay {
+ public:
+  OneWayRelay(int listen_port, int server_port) {
+    down_ = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    up_ = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<std::uint16_t>(listen_port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (down_ < 0 || up_ < 0 || bind(down_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
+      throw std::runtime_error("relay: udp bind failed");
+    server_.sin_family = AF_INET;
+    server_.sin_port = htons(static_cast<std::uint16_t>(server_port));
+    server_.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    thread_ = std::thread([this] {
+      std::vector<unsigned char> buf(65536);
+      pollfd fds[2] = {{down_, POLLIN, 0}, {up_, POLLIN, 0}};
+      while (!stop_) {
+        if (poll(fds, 2, 50) <= 0) continue;
+        if (fds[0].revents & POLLIN) {
+          ssize_t n = recv(down_, buf.data(), buf.size(), 0);
+          if (n > 0) {
+            sendto(up_, buf.data(), static_cast<std::size_t>(n), 0, reinterpret_cast<const sockaddr*>(&server_),
+                   sizeof server_);
+            ++forwarded_;
+          }
+        }
+        if (fds[1].revents & POLLIN) recv(up_, buf.data(), buf.size(), 0);  // the server's answer: dropped
+      }
+    });
+  }
+  ~OneWayRelay() {
+    stop_ = true;
+    thread_.join();
+    close(down_);
+    close(up_);
+  }
+  OneWayRelay(const OneWayRelay&) = delete;
+  OneWayRelay& operator=(const OneWayRelay&) = delete;
+  std::uint64_t forwarded() const { return forwarded_; }
+
+ private:
+  int down_ = -1, up_ = -1;
+  sockaddr_in server_{};
+  std::atomic<bool> stop_{false};
+  std::atomic<std::uint64_t> forwarded_{0};
+  std::thread thread_;
+};
+
+std::unique_ptr<Process> client_process(const TempDir& dir, int listen_port, int server_port, int backend_port,
+                                        const std::string& log) {
+  return std::make_unique<Process>(
+      std::vector<std::string>{bin_path("quictun-client"), "--listen-on", "tcp:127.0.0.1:" + std::to_string(listen_port),
+                               "--server-endpoint", "127.0.0.1:" + std::to_string(server_port),
+                               "--insecure-skip-verify", "--token-source",
+                               "tcp:127.0.0.1:" + std::to_string(backend_port), "--plugin-dir", plugin_dir(),
+                               "--connect-timeout-ms", "1500"},
+      dir.file(log));
+}
+
+double metric(int api_port, const std::string& pattern) {
+  const std::string metrics = send_and_read(connect_tcp(api_port), "GET /metrics HTTP/1.0\r\n\r\n", 10s);
+  std::smatch m;
+  if (!std::regex_search(metrics, m, std::regex(pattern))) return -1;
+  return std::stod(m[1]);
+}
+
 }  // namespace
 
 TEST(Flood, ForgedInitialsGetRetryAndARealClientStillConnects) {
@@ -137,6 +207,77 @@ TEST(Flood, ForgedInitialsGetRetryAndARealClientStillConnects) {
   std::cout << forged << " forged Initials in " << seconds << " s: " << flood_lines
             << " server log lines; real client's 1 MiB echo took "
             << std::chrono::duration_cast<std::chrono::milliseconds>(connect_took).count() << " ms\n";
+}
+
+// max_handshakes through the real programs: two clients whose handshakes can never finish (their
+// relays carry nothing back) fill a server allowing two in flight, so a third client's Initials
+// are dropped with the reason logged and counted, while a tunnel opened before keeps carrying
+// data. Once the stuck handshakes time out, the third client connects.
+TEST(Flood, MaxHandshakesDropsInitialsUntilTheStuckOnesTimeOut) {
+  TempDir dir;
+  const int backend_port = free_tcp_port(), server_port = free_udp_port(), api_port = free_tcp_port();
+  Backend backend(listen_tcp(backend_port), echo_handler);
+  // Retry off: a Retry would go unanswered too, and no handshake would ever be in flight.
+  std::ofstream(dir.file("server.toml")) << "[server]\nmax_handshakes = 2\nretry = \"never\"\n"
+                                         << "[quic]\nhandshake_timeout_ms = 5000\n";
+  Process server({bin_path("quictun-server"), "--listen-on", "127.0.0.1:" + std::to_string(server_port), "--plugin-dir",
+                  plugin_dir(), "--config", dir.file("server.toml"), "--httpd-listen-on",
+                  "127.0.0.1:" + std::to_string(api_port)},
+                 dir.file("server.log"));
+  ASSERT_TRUE(server.wait_for_log("listening on UDP")) << server.log();
+  const std::string refused_metric = "quictun_quic_connections_refused_total\\{limit=\"max_handshakes\"\\} ([0-9.e+]+)";
+  EXPECT_EQ(metric(api_port, refused_metric), 0.0);
+
+  // A tunnel opened first, and held.
+  const int open_port = free_tcp_port();
+  auto open_client = client_process(dir, open_port, server_port, backend_port, "open.log");
+  ASSERT_TRUE(open_client->wait_for_log("listening on")) << open_client->log();
+  const int held = connect_tcp(open_port);
+  ASSERT_GE(held, 0);
+  set_timeout(held, 10s);
+  char c = 'a';
+  ASSERT_EQ(send(held, &c, 1, 0), 1);
+  ASSERT_EQ(recv(held, &c, 1, 0), 1) << open_client->log();
+
+  // Two handshakes that never finish.
+  std::vector<std::unique_ptr<OneWayRelay>> relays;
+  std::vector<std::unique_ptr<Process>> stuck;
+  std::vector<int> stuck_fds;
+  for (int i = 0; i < 2; ++i) {
+    const int relay_port = free_udp_port(), listen_port = free_tcp_port();
+    relays.push_back(std::make_unique<OneWayRelay>(relay_port, server_port));
+    stuck.push_back(client_process(dir, listen_port, relay_port, backend_port, "stuck" + std::to_string(i) + ".log"));
+    ASSERT_TRUE(stuck.back()->wait_for_log("listening on")) << stuck.back()->log();
+    stuck_fds.push_back(connect_tcp(listen_port));  // the client connects on demand
+    ASSERT_GE(stuck_fds.back(), 0);
+  }
+  for (auto& r : relays)
+    for (int i = 0; i < 100 && r->forwarded() == 0; ++i) std::this_thread::sleep_for(20ms);
+  std::this_thread::sleep_for(200ms);
+
+  // A real client now: its Initials are dropped, and the server says why.
+  const int late_port = free_tcp_port();
+  auto late_client = client_process(dir, late_port, server_port, backend_port, "late.log");
+  ASSERT_TRUE(late_client->wait_for_log("listening on")) << late_client->log();
+  const auto refused_at = std::chrono::steady_clock::now();
+  EXPECT_EQ(send_and_read(connect_tcp(late_port), "refused?", 10s), "") << late_client->log();
+  EXPECT_TRUE(server.wait_for_log("Initial dropped: max_handshakes (2) in flight", 2s)) << server.log();
+  EXPECT_GE(metric(api_port, refused_metric), 1.0);
+
+  // The tunnel opened before is not disturbed.
+  const std::string data = random_bytes(4 << 20, 11);
+  EXPECT_EQ(sha256(send_and_read(held, data)), sha256(data)) << open_client->log();
+
+  // The stuck clients go away; their handshakes time out on the server (5 s from their start)
+  // and the late client gets in.
+  for (int fd : stuck_fds) close(fd);
+  stuck.clear();
+  relays.clear();
+  bool connected = false;
+  const std::string late_data = random_bytes(1 << 20, 12);
+  while (!connected && std::chrono::steady_clock::now() - refused_at < 15s)
+    connected = sha256(send_and_read(connect_tcp(late_port), late_data, 10s)) == sha256(late_data);
+  EXPECT_TRUE(connected) << late_client->log() << server.log();
 }
 
 TEST(Flood, UndecryptableInitialsKeepNoConnectionAndFewLogLines) {

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <fstream>
 #include <thread>
 
 #include "harness.hpp"
@@ -138,4 +139,104 @@ TEST(Limits, BadLimitValuesNameTheirFlag) {
   auto [code, out] = run({bin_path("quictun-server"), "--max-tunnels", "0", "--listen-on", "127.0.0.1:0"});
   EXPECT_EQ(code, 2) << out;
   EXPECT_NE(out.find("--max-tunnels: must be between 1 and 16777216"), std::string::npos) << out;
+}
+
+// The client's own limits: an application flooding the client's listener meets them before any
+// stream is asked of the server, and the tunnels already open keep their bytes.
+namespace {
+
+double metric(int api_port, const std::string& limit) {
+  const std::string metrics = send_and_read(connect_tcp(api_port), "GET /metrics HTTP/1.0\r\n\r\n", 10s);
+  const std::string name = "quictun_tunnels_refused_total{limit=\"" + limit + "\"} ";
+  auto at = metrics.find(name);
+  return at == std::string::npos ? -1 : std::stod(metrics.substr(at + name.size()));
+}
+
+}  // namespace
+
+TEST(Limits, ClientMaxTunnelsClosesTheNextApplicationConnection) {
+  TempDir dir;
+  int echo_port = free_tcp_port(), api_port = free_tcp_port();
+  Backend echo(listen_tcp(echo_port), echo_handler);
+  Tunnel tunnel(dir, {{},
+                      {"--max-tunnels", "2", "--token-source", tcp(echo_port), "--httpd-listen-on",
+                       "127.0.0.1:" + std::to_string(api_port)},
+                      {}});
+  int a = open_echo_tunnel(tunnel.client_port()), b = open_echo_tunnel(tunnel.client_port());
+  ASSERT_GE(a, 0);
+  ASSERT_GE(b, 0);
+  EXPECT_EQ(metric(api_port, "max_tunnels"), 0.0);
+  EXPECT_EQ(send_and_read(tunnel.connect(), "third", 10s), "");
+  EXPECT_TRUE(tunnel.client().wait_for_log("client: limit: 2 tunnels open on the client (max_tunnels 2): application "
+                                           "connection on " + tunnel.client_listen() + " closed",
+                                           5s))
+      << tunnel.client().log();
+  EXPECT_EQ(metric(api_port, "max_tunnels"), 1.0);
+  EXPECT_EQ(echo.accepted(), 2) << "the refused connection never reached the server";
+  EXPECT_TRUE(echoes_intact(a, 4 << 20, 6));
+  EXPECT_TRUE(echoes_intact(b, 4 << 20, 7));
+  // Closed tunnels free their places.
+  std::string again;
+  for (int i = 0; i < 50 && again != "again"; ++i) {
+    again = send_and_read(tunnel.connect(), "again", 10s);
+    if (again != "again") std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_EQ(again, "again");
+}
+
+TEST(Limits, ClientMaxBufferedBytesClosesNewConnectionsWhileADownloadIsHeld) {
+  TempDir dir;
+  // 'B' asks for a 48 MiB download; anything else is echoed.
+  const std::string bulk = random_bytes(48 << 20, 8);
+  int port = free_tcp_port(), api_port = free_tcp_port();
+  Backend backend(listen_tcp(port), [&](int fd) {
+    char c = 0;
+    if (recv(fd, &c, 1, 0) != 1) return;
+    if (c == 'B') {
+      write_all(fd, bulk.data(), bulk.size());
+      shutdown(fd, SHUT_WR);
+      return;
+    }
+    write_all(fd, &c, 1);
+    echo_handler(fd);
+  });
+  Tunnel tunnel(dir, {{},
+                      {"--max-buffered-bytes", "1048576", "--token-source", tcp(port), "--httpd-listen-on",
+                       "127.0.0.1:" + std::to_string(api_port)},
+                      {}});
+  ASSERT_EQ(send_and_read(tunnel.connect(), "Ebefore"), "Ebefore");
+  // The application reads nothing: the client holds what the server sends, up to the window.
+  int fd = tunnel.connect();
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(write_all(fd, "B", 1));
+  bool refused = false;
+  for (int i = 0; i < 100 && !refused; ++i) {
+    std::this_thread::sleep_for(100ms);
+    refused = send_and_read(tunnel.connect(), "Eprobe", 10s).empty();
+  }
+  EXPECT_TRUE(refused) << "no application connection was refused while the client held the download";
+  EXPECT_TRUE(tunnel.client().wait_for_log("(max_buffered_bytes 1048576): application connection on", 5s))
+      << tunnel.client().log();
+  EXPECT_GE(metric(api_port, "max_buffered_bytes"), 1.0);
+  set_timeout(fd, 60s);
+  EXPECT_EQ(sha256(read_all(fd, 60s)), sha256(bulk)) << "the open tunnel lost bytes";
+  close(fd);
+  bool accepted = false;
+  for (int i = 0; i < 50 && !accepted; ++i) {
+    accepted = send_and_read(tunnel.connect(), "Eafter", 10s) == "Eafter";
+    if (!accepted) std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_TRUE(accepted);
+}
+
+TEST(Limits, BadClientLimitValuesNameTheirFlagOrLine) {
+  auto [code, out] = run({bin_path("quictun-client"), "--max-buffered-bytes", "10x"});
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_NE(out.find("--max-buffered-bytes: must be between 65536 and 1099511627776, got \"10x\""), std::string::npos)
+      << out;
+  TempDir dir;
+  std::ofstream(dir.file("c.toml")) << "[client]\nmax_tunnels = 0\n";
+  auto [code2, out2] = run({bin_path("quictun-client"), "--config", dir.file("c.toml")});
+  EXPECT_EQ(code2, 2) << out2;
+  EXPECT_NE(out2.find("c.toml:2: 'max_tunnels' must be between 1 and 16777216"), std::string::npos) << out2;
 }

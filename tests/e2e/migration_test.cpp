@@ -3,12 +3,16 @@
 //   and server during a 64 MiB echo: not one byte may be lost, with ARQ and without it.
 // - A server killed and restarted with the same key answers the old connection's packets with a
 //   stateless reset, and the client reconnects at once instead of waiting out seconds of silence.
+// - A client in a network namespace loses its address towards the server mid-transfer (root
+//   only): the kernel's next source address is used, and the transfer survives.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <fstream>
+#include <regex>
 #include <thread>
 
 #include "harness.hpp"
@@ -93,6 +97,42 @@ void make_certificate(const TempDir& d) {
   ASSERT_EQ(c2, 0) << o2;
 }
 
+// Two network namespaces joined by a veth pair, deleted (with the pair) at destruction, so a
+// failing test leaves nothing behind. The server's side is 10.201.0.1; the client's has two
+// addresses, 10.201.0.2 (the kernel's first choice) and 10.201.0.3, which takes over when the
+// first is removed.
+class NamespacePair {
+ public:
+  NamespacePair() {
+    const std::string tag = std::to_string(getpid());
+    server_ = "qtmigS" + tag;
+    client_ = "qtmigC" + tag;
+    ok_ = sh("ip netns add " + server_) && sh("ip netns add " + client_) &&
+          sh("ip link add s0 netns " + server_ + " type veth peer name c0 netns " + client_) &&
+          sh("ip -n " + server_ + " addr add 10.201.0.1/24 dev s0") && sh("ip -n " + server_ + " link set s0 up") &&
+          sh("ip -n " + server_ + " link set lo up") &&
+          // Without this, removing the first address of a subnet removes the others too.
+          sh("ip netns exec " + client_ + " sysctl -qw net.ipv4.conf.c0.promote_secondaries=1") &&
+          sh("ip -n " + client_ + " addr add 10.201.0.2/24 dev c0") &&
+          sh("ip -n " + client_ + " addr add 10.201.0.3/24 dev c0") && sh("ip -n " + client_ + " link set c0 up") &&
+          sh("ip -n " + client_ + " link set lo up");
+  }
+  ~NamespacePair() {
+    sh("ip netns del " + client_);
+    sh("ip netns del " + server_);
+  }
+  NamespacePair(const NamespacePair&) = delete;
+  NamespacePair& operator=(const NamespacePair&) = delete;
+  bool ok() const { return ok_; }
+  const std::string& server() const { return server_; }
+  const std::string& client() const { return client_; }
+  static bool sh(const std::string& command) { return std::system((command + " >/dev/null 2>&1").c_str()) == 0; }
+
+ private:
+  std::string server_, client_;
+  bool ok_ = false;
+};
+
 }  // namespace
 
 TEST(Migration, NatRebindingEvery500msLosesNoByteWithArq) { rebinding_echo({"--arq", "on"}); }
@@ -140,4 +180,50 @@ TEST(Migration, ClientMovingToANewPortEvery500msLosesNoByte) {
   EXPECT_GE(count(clog, "connection moved to"), 4u) << clog.substr(0, 20000);
   EXPECT_GE(count(slog, "now sends from"), 4u) << slog.substr(0, 20000);
   EXPECT_EQ(count(clog, "connected to server"), 1u) << clog.substr(0, 20000);
+}
+
+// A real address change: the client's source address towards the server is removed from its
+// interface mid-transfer, so the kernel picks another one. The client notices, moves the
+// connection to a socket on the new address, and the server follows.
+TEST(Migration, ClientSurvivesRemovalOfItsSourceAddress) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root: network namespaces and veth";
+  TempDir dir;
+  // Processes are declared after the namespaces: they end before the namespaces are deleted.
+  NamespacePair ns;
+  if (!ns.ok()) GTEST_SKIP() << "cannot create network namespaces with a veth pair (ip netns add / ip link add)";
+  // The namespaces share the file system: the test reaches both programs through UNIX sockets.
+  const std::string backend_path = dir.file("backend.sock"), app_path = dir.file("app.sock"),
+                    api_path = dir.file("api.sock");
+  Backend backend(listen_unix(backend_path), echo_handler);
+  Process server({"/usr/sbin/ip", "netns", "exec", ns.server(), bin_path("quictun-server"), "--listen-on",
+                  "10.201.0.1:7500", "--plugin-dir", plugin_dir(), "--log-level", "debug", "--httpd-listen-on",
+                  "unix:" + api_path},
+                 dir.file("server.log"));
+  ASSERT_TRUE(server.wait_for_log("listening on UDP")) << server.log();
+  Process client({"/usr/sbin/ip", "netns", "exec", ns.client(), bin_path("quictun-client"), "--listen-on",
+                  "unix:" + app_path, "--server-endpoint", "10.201.0.1:7500", "--insecure-skip-verify",
+                  "--token-source", "unix:" + backend_path, "--plugin-dir", plugin_dir(), "--log-level", "debug"},
+                 dir.file("client.log"));
+  ASSERT_TRUE(client.wait_for_log("listening on")) << client.log();
+
+  // 48 MiB over about 5 s; the address goes away after 1.5 s.
+  const std::string data = random_bytes(48 << 20, 3030);
+  std::string got;
+  std::thread transfer([&] { got = echo_concurrently(connect_unix(app_path), data, 120s, 100ms); });
+  std::this_thread::sleep_for(1500ms);
+  const bool removed = NamespacePair::sh("ip -n " + ns.client() + " addr del 10.201.0.2/24 dev c0");
+  transfer.join();
+  ASSERT_TRUE(removed);
+  EXPECT_EQ(got.size(), data.size());
+  EXPECT_TRUE(sha256(got) == sha256(data)) << "bytes differ\nclient:\n" << client.log().substr(0, 20000);
+  const std::string clog = client.log(), slog = server.log();
+  EXPECT_NE(clog.find("local address changed from 10.201.0.2 to 10.201.0.3; connection moved to 10.201.0.3:"),
+            std::string::npos)
+      << clog.substr(0, 20000);
+  EXPECT_NE(slog.find("now sends from 10.201.0.3:"), std::string::npos) << slog.substr(0, 20000);
+  EXPECT_EQ(count(clog, "connected to server"), 1u) << "one connection from start to end\n" << clog.substr(0, 20000);
+  const std::string metrics = send_and_read(connect_unix(api_path), "GET /metrics HTTP/1.0\r\n\r\n", 10s);
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(metrics, m, std::regex("\nquictun_quic_migrations_total ([0-9.e+]+)\n"))) << metrics;
+  EXPECT_GE(std::stod(m[1]), 1.0) << metrics;
 }
