@@ -61,7 +61,8 @@ struct AckSample {
   std::uint64_t delivery_rate = 0;    // delivered * 1e9 / interval_ns, in bytes per second
   std::uint64_t delivered = 0;
   std::uint64_t interval_ns = 0;
-  std::uint64_t lost_in_sample = 0;   // bytes declared lost over the same interval
+  std::uint64_t lost_in_sample = 0;   // bytes declared lost over the same interval (every loss the
+                                      // controller was told of since the sampled packet was sent)
   std::uint64_t in_flight_at_send = 0;  // bytes in flight when the sampled packet was sent
   bool app_limited = false;           // the sample was taken while the sender was app-limited,
                                       // so it may understate the path: raise estimates, never lower them
