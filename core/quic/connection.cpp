@@ -16,7 +16,7 @@
 namespace quictun::quic {
 namespace {
 
-constexpr std::size_t kCidLength = 16;
+constexpr std::size_t kCidLength = Connection::kConnectionIdLength;
 constexpr std::size_t kMaxBatch = 64;          // packets per GSO send (and per write round)
 constexpr std::size_t kMaxGsoBytes = 65000;    // one GSO send is one IP datagram's worth at most
 constexpr std::size_t kMaxPacket = 1500;       // above any max_tx_udp_payload_size set here
@@ -184,6 +184,22 @@ Connection::~Connection() {
   if (conn_) ngtcp2_conn_del(conn_);
 }
 
+void Connection::set_path_sizes(ngtcp2_settings& settings, std::size_t headroom) {
+  // A 1500-byte Ethernet path carries 1472 bytes of UDP payload over IPv4 and 1452 over IPv6.
+  // ngtcp2's own PMTUD probes stop at 1444, 28 bytes (2 %) short of a full IPv4 packet, which
+  // every packet would pay. Probing starts with a size nearly every path carries, then tries the
+  // full size, then smaller ones: a probe that is lost three times rules out every larger size.
+  const std::size_t full = (remote_.family() == AF_INET6 ? 1452 : 1472) - headroom;
+  settings.max_tx_udp_payload_size = full;
+  path_probes_.clear();
+  for (std::size_t size : {std::size_t{1406}, std::size_t{1472}, std::size_t{1452}, std::size_t{1444}}) {
+    size -= headroom;
+    if (size <= full) path_probes_.push_back(static_cast<std::uint16_t>(size));
+  }
+  settings.pmtud_probes = path_probes_.data();
+  settings.pmtud_probeslen = path_probes_.size();
+}
+
 void Connection::init_settings(ngtcp2_settings& settings, ngtcp2_transport_params& params, bool server) {
   ngtcp2_settings_default(&settings);
   settings.initial_ts = now_ns();
@@ -197,11 +213,9 @@ void Connection::init_settings(ngtcp2_settings& settings, ngtcp2_transport_param
   settings.ack_thresh = 4;
   settings.max_window = config_.max_connection_window;
   settings.max_stream_window = config_.max_stream_window;
-  if (config_.arq || server) {
-    // Room for the link's header, so a wrapped packet still fits a 1500-byte path. (A server
-    // does not know yet whether its client wraps; accept() resets this when it cannot.)
-    settings.max_tx_udp_payload_size = 1452 - link::Link::kMaxHeadroom;
-  }
+  // Room for the link's header, so a wrapped packet still fits the path. (A server does not know
+  // yet whether its client wraps; accept() resets this when it cannot.)
+  set_path_sizes(settings, config_.arq || server ? link::Link::kMaxHeadroom : 0);
   ngtcp2_transport_params_default(&params);
   params.initial_max_stream_data_bidi_local = config_.stream_window;
   params.initial_max_stream_data_bidi_remote = config_.stream_window;
@@ -247,7 +261,7 @@ std::unique_ptr<Connection> Connection::accept(const Endpoint& endpoint, const T
   ngtcp2_transport_params params;
   c->init_settings(settings, params, true);
   // A client may still choose ARQ in the handshake, whose header needs the room.
-  if (!config.arq) settings.max_tx_udp_payload_size = 1452;
+  if (!config.arq) c->set_path_sizes(settings, 0);
   // After a Retry the client's first Initial went to another ID than this one (RFC 9000 7.3).
   params.original_dcid = retried_odcid ? *retried_odcid : hd.dcid;
   params.original_dcid_present = 1;

@@ -11,7 +11,7 @@
 
 namespace quictun::quic {
 namespace {
-constexpr std::size_t kCidLength = 16;  // the length Connection gives its own connection IDs
+constexpr std::size_t kCidLength = Connection::kConnectionIdLength;
 constexpr std::uint8_t kLongHeaderBit = 0x80;  // RFC 9000 17.2: the first bit of a long header
 constexpr std::size_t kMaxTrackedSources = 65536;       // per-IP rate meters kept at most
 constexpr std::uint64_t kRetryTokenLifetimeNs = 10'000'000'000ull;
