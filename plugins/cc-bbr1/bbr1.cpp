@@ -51,7 +51,7 @@ void Bbr1::on_start(const sdk::PathState& path, sdk::CongestionOutput& out) {
   mode_ = Mode::startup;
   pacing_gain_ = p_.startup_gain;
   cwnd_gain_ = p_.cwnd_gain;  // 2, as BBRv2: a 2.885 window overflows a 1-BDP buffer in Startup
-  min_rtt_stamp_ = path.now_ns;
+  restart_min_rtt_window(path.now_ns);
   out.cwnd = std::max<std::uint64_t>(out.cwnd, 10 * mss_);
   out.in_slow_start = true;
   set_outputs(nullptr, path, out);
@@ -149,9 +149,23 @@ void Bbr1::update_model(const sdk::AckSample& ack, const sdk::PathState& path) {
     sample = (ack.delivered + std::min(ack.lost_in_sample, ack.delivered)) * 1'000'000'000ull / ack.interval_ns;
   if (ack.has_rate && sample > 0 && (!ack.app_limited || sample >= max_bw_.best())) max_bw_.update(sample, round_);
   min_rtt_expired_ = min_rtt_ns_ && path.now_ns > min_rtt_stamp_ + p_.min_rtt_window_ns;
-  if (ack.has_rtt && ack.rtt_ns > 0 && (min_rtt_ns_ == 0 || ack.rtt_ns <= min_rtt_ns_ || min_rtt_expired_)) {
-    min_rtt_ns_ = ack.rtt_ns;
-    min_rtt_stamp_ = path.now_ns;
+  if (min_rtt_expired_ && p_.skip_needless_probe_rtt && window_min_rtt_ <= min_rtt_ns_ + make_up_queue_bound()) {
+    // Some sample of the window that just ended saw the queue (nearly) empty, so the min RTT is
+    // still the path's: ProbeRTT, which exists to drain a queue that hides it, would learn
+    // nothing, and its round trip + 200 ms at 4 packets every ten seconds costs a few percent of
+    // the goodput, more the longer the RTT. A flow sharing its bottleneck keeps a queue, sees no
+    // such sample and still probes: that is how flows that came in at different times converge.
+    restart_min_rtt_window(path.now_ns);
+    min_rtt_expired_ = false;
+    ++probe_rtt_skips_;
+  }
+  if (ack.has_rtt && ack.rtt_ns > 0) {
+    if (min_rtt_ns_ == 0 || ack.rtt_ns <= min_rtt_ns_ || min_rtt_expired_) {
+      min_rtt_ns_ = ack.rtt_ns;
+      restart_min_rtt_window(path.now_ns);
+    } else {
+      window_min_rtt_ = std::min(window_min_rtt_, ack.rtt_ns);  // not the sample that set the min
+    }
   }
   if (round_start_ && !full_bw_reached_ && !ack.app_limited) {
     // The pipe is full once three rounds in a row failed to grow the rate by a quarter.
@@ -162,6 +176,11 @@ void Bbr1::update_model(const sdk::AckSample& ack, const sdk::PathState& path) {
       full_bw_reached_ = true;
     }
   }
+}
+
+void Bbr1::restart_min_rtt_window(std::uint64_t now) {
+  min_rtt_stamp_ = now;
+  window_min_rtt_ = UINT64_MAX;
 }
 
 void Bbr1::enter_probe_bw(std::uint64_t now) {
@@ -201,6 +220,7 @@ void Bbr1::update_mode(const sdk::AckSample& ack, const sdk::PathState& path, co
   // ProbeRTT: the min RTT went ten seconds without a new low, so the queue may have hidden it.
   if (mode_ != Mode::probe_rtt && min_rtt_expired_ && !idle_restart_) {
     mode_ = Mode::probe_rtt;
+    ++probe_rtts_;
     pacing_gain_ = 1;
     cwnd_gain_ = 1;
     prior_cwnd_ = out.cwnd;
@@ -214,7 +234,7 @@ void Bbr1::update_mode(const sdk::AckSample& ack, const sdk::PathState& path, co
     } else if (probe_rtt_done_) {
       if (round_start_) probe_rtt_round_done_ = true;
       if (probe_rtt_round_done_ && path.now_ns > probe_rtt_done_) {
-        min_rtt_stamp_ = path.now_ns;
+        restart_min_rtt_window(path.now_ns);
         if (full_bw_reached_) {
           enter_probe_bw(path.now_ns);
         } else {
@@ -284,10 +304,12 @@ void Bbr1::on_restart_after_idle(const sdk::PathState&, sdk::CongestionOutput& o
 
 std::string Bbr1::describe() const {
   static constexpr const char* kNames[] = {"startup", "drain", "probe_bw", "probe_rtt"};
-  char line[200];
-  std::snprintf(line, sizeof line, "%s bw %.2f Mbit/s min_rtt %.1f ms gain %.2f quiet_loss %.3f cuts %llu",
+  char line[240];
+  std::snprintf(line, sizeof line,
+                "%s bw %.2f Mbit/s min_rtt %.1f ms gain %.2f quiet_loss %.3f cuts %llu probe_rtt %llu skipped %llu",
                 kNames[static_cast<int>(mode_)], static_cast<double>(max_bw_.best()) * 8 / 1e6, min_rtt_ns_ / 1e6,
-                pacing_gain_, quiet_loss_ < 0 ? 0.0 : quiet_loss_, static_cast<unsigned long long>(cuts_));
+                pacing_gain_, quiet_loss_ < 0 ? 0.0 : quiet_loss_, static_cast<unsigned long long>(cuts_),
+                static_cast<unsigned long long>(probe_rtts_), static_cast<unsigned long long>(probe_rtt_skips_));
   return line;
 }
 

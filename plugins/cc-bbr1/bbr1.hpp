@@ -27,6 +27,7 @@ struct Bbr1Params {
   std::uint64_t bw_window_rounds = 10;           // the bandwidth filter's window, in round trips
   std::uint64_t min_rtt_window_ns = 10'000'000'000ull;  // min RTT is re-probed after this
   std::uint64_t probe_rtt_ns = 200'000'000ull;   // time spent at 4 packets to re-measure it
+  bool skip_needless_probe_rtt = true;           // no ProbeRTT after a window that saw no queue
   bool react_to_congestion = true;               // the loss-and-delay backoff (see above)
   double excess_loss = 0.02;                     // congestion: this much loss above the quiet rate...
   double queue_fraction = 0.5;                   // ...with a standing queue of this fraction of min RTT
@@ -50,6 +51,8 @@ class Bbr1 : public sdk::CongestionController {
   std::uint64_t bandwidth() const { return max_bw_.best(); }  // bytes per second
   std::uint64_t min_rtt() const { return min_rtt_ns_; }
   std::uint64_t congestion_cuts() const { return cuts_; }
+  std::uint64_t probe_rtts() const { return probe_rtts_; }            // ProbeRTTs entered
+  std::uint64_t probe_rtt_skips() const { return probe_rtt_skips_; }  // expiries that needed none
   double pacing_gain() const { return pacing_gain_; }
 
  private:
@@ -60,6 +63,7 @@ class Bbr1 : public sdk::CongestionController {
   void end_round(const sdk::PathState& path);
   void update_model(const sdk::AckSample& ack, const sdk::PathState& path);
   void update_mode(const sdk::AckSample& ack, const sdk::PathState& path, const sdk::CongestionOutput& out);
+  void restart_min_rtt_window(std::uint64_t now);
   void enter_probe_bw(std::uint64_t now);
   void advance_cycle(const sdk::AckSample& ack, const sdk::PathState& path);
   void set_outputs(const sdk::AckSample* ack, const sdk::PathState& path, sdk::CongestionOutput& out);
@@ -73,7 +77,8 @@ class Bbr1 : public sdk::CongestionController {
 
   WindowedFilter<Greater> max_bw_;
   std::uint64_t min_rtt_ns_ = 0;        // 0: no sample yet
-  std::uint64_t min_rtt_stamp_ = 0;
+  std::uint64_t min_rtt_stamp_ = 0;        // when the current min RTT window began
+  std::uint64_t window_min_rtt_ = UINT64_MAX;  // the fastest sample of that window
   bool min_rtt_expired_ = false;
 
   std::uint64_t round_ = 0;
@@ -103,6 +108,8 @@ class Bbr1 : public sdk::CongestionController {
   unsigned quiet_rounds_ = 0;
   unsigned cooldown_rounds_ = 0;
   std::uint64_t cuts_ = 0;
+  std::uint64_t probe_rtts_ = 0;
+  std::uint64_t probe_rtt_skips_ = 0;
 };
 
 }  // namespace quictun::cc

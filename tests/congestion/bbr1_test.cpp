@@ -140,6 +140,41 @@ TEST(Bbr1, BacksOffWhenLossAndQueueRiseTogether) {
   EXPECT_GT(mbit(sim.goodput(f)), 85) << "the link is free again: " << cc->describe();
 }
 
+TEST(Bbr1, SkipsProbeRttWhileTheQueueKeepsEmptying) {
+  // Alone on a lossy link bbr1 keeps no standing queue, so every ten-second window holds samples
+  // at the min RTT: ProbeRTT would learn nothing and is skipped. Switched off, it probes.
+  for (bool skip : {true, false}) {
+    cc::Bbr1Params params;
+    params.skip_needless_probe_rtt = skip;
+    LinkSim sim({.loss = 0.05, .jitter_ns = kMs});  // without jitter, samples at the min refresh it
+    auto& f = sim.add_flow(std::make_unique<cc::Bbr1>(params, 7));
+    auto* cc = static_cast<cc::Bbr1*>(f.cc.get());
+    sim.run(45 * kSec);
+    if (skip) {
+      EXPECT_EQ(cc->probe_rtts(), 0u) << cc->describe();
+      EXPECT_GE(cc->probe_rtt_skips(), 3u) << cc->describe();
+    } else {
+      EXPECT_GE(cc->probe_rtts(), 3u) << cc->describe();
+      EXPECT_EQ(cc->probe_rtt_skips(), 0u) << cc->describe();
+    }
+    EXPECT_NEAR(cc->min_rtt() / 1e6, 50, 2) << cc->describe();
+  }
+}
+
+TEST(Bbr1, StillProbesRttBehindAStandingQueue) {
+  // A second flow keeps the queue from emptying: the min RTT may be hidden, so ProbeRTT runs.
+  LinkSim sim({.jitter_ns = kMs});
+  auto& f = sim.add_flow(bbr1());
+  auto* cc = static_cast<cc::Bbr1*>(f.cc.get());
+  sim.run(5 * kSec);
+  const std::uint64_t probes_before = cc->probe_rtts();
+  // Two flows sharing: each keeps up to two BDPs in flight, so a queue stands between probes.
+  auto& other = sim.add_flow(bbr1(23), 5 * kSec);
+  sim.run(40 * kSec);
+  EXPECT_GE(cc->probe_rtts(), probes_before + 1) << cc->describe();
+  (void)other;
+}
+
 TEST(Bbr1, TwoFlowsShareABottleneck) {
   LinkSim sim({});
   auto& a = sim.add_flow(bbr1(11));

@@ -29,6 +29,8 @@ struct LinkParams {
   std::uint64_t one_way_ns = 25 * kMs;  // propagation delay each way
   std::uint64_t queue_bytes = 625'000;  // drop-tail queue (1 BDP at 100 Mbit/s, 50 ms)
   double loss = 0;                      // random loss on the way to the receiver
+  std::uint64_t jitter_ns = 0;          // extra delay up to this on the way back (ACKs keep
+                                        // their order), as hosts' scheduling adds on a real path
   bool loss_after_queue = true;         // lost past the bottleneck (a lossy last hop, as the
                                         // bench's emulator does) rather than before it
 };
@@ -207,7 +209,10 @@ class LinkSim {
     last_departure_ = depart;
     queue_.push_back({depart, kMss});
     if (f.cc && !lost) {
-      const std::uint64_t at = depart + 2 * link_.one_way_ns;
+      std::uint64_t at = depart + 2 * link_.one_way_ns;
+      if (link_.jitter_ns) at += std::uniform_int_distribution<std::uint64_t>(0, link_.jitter_ns)(rng_);
+      at = std::max(at, last_ack_at_);
+      last_ack_at_ = at;
       auto it = std::upper_bound(acks_.begin(), acks_.end(), at, [](std::uint64_t t, const Ack& a) { return t < a.at; });
       acks_.insert(it, Ack{at, index, pn});
     }
@@ -294,6 +299,7 @@ class LinkSim {
 
   LinkParams link_;
   std::mt19937_64 rng_;
+  std::uint64_t last_ack_at_ = 0;
   std::uint64_t now_ = 0;
   std::vector<std::unique_ptr<Flow>> flows_;
   std::deque<Ack> acks_;
