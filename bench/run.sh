@@ -23,7 +23,8 @@ case "${1:-}" in -h|--help) sed -n '2,12s/^# \{0,1\}//p' "$0"; echo; exec /usr/b
 if [[ "${QUICTUN_BENCH_SKIP_SETUP:-0}" != 1 ]]; then
   "$repo/scripts/setup.sh"
   missing=()
-  for p in iperf3 kcptun gnuplot-nox iproute2 kmod; do
+  # golang-go and Debian's quic-go build bench/go-client, the stand-in for the Go quic-tun client.
+  for p in iperf3 kcptun gnuplot-nox iproute2 kmod golang-go golang-github-lucas-clemente-quic-go-dev; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
   done
   if [[ ${#missing[@]} -gt 0 ]]; then
@@ -37,6 +38,9 @@ if [[ "${QUICTUN_BENCH_SKIP_BUILD:-0}" != 1 ]]; then
   cmake -S "$repo" -B "$build_dir" -DCMAKE_BUILD_TYPE="$build_type" >/dev/null
   cmake --build "$build_dir" -j"$(nproc)" --target quictun-server quictun-client quictun-netem \
     quictun-transport-tcp quictun-transport-unix quictun-token-fixed quictun-cc-bbr1 quictun-cc-brutal
+  # GOPATH mode against Debian's Go library packages: nothing is fetched.
+  (cd "$repo/bench/go-client" && GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE="$build_dir/go-cache" \
+    go build -o "$build_dir/bin/quictun-bench-go-client" .)
 fi
 
 command_line="bench/run.sh${*:+ $*}"

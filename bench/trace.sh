@@ -4,13 +4,18 @@
 # figure. As root, after a build; uses the namespaces and addresses of bench/run.py.
 #
 #   bench/trace.sh [--delay 25ms] [--loss 10%] [--seconds 15] [--cc bbr1] [--build-dir build]
+#                  [--download] [--go-client]
+#
+# --download traces a download (iperf3 -R) instead: the server sends, so the server is traced.
+# --go-client puts bench/go-client (quic-go, as the Go quic-tun client; bench/run.sh builds it)
+# in the client's place; it implies --download, as only quictun's sending side can be traced.
 #
 # Prints the iperf3 figure, then one row per second: t, rtt min / smoothed / latest (ms), cwnd
 # and in flight (KB), and the controller's description (bbr1: mode, bandwidth model, pacing gain,
 # quiet loss, congestion cuts). The full logs stay in the printed folder.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
-delay=25ms loss=10% seconds=15 cc=bbr1 build="$repo/build"
+delay=25ms loss=10% seconds=15 cc=bbr1 build="$repo/build" download=0 go_client=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --delay) delay="$2"; shift 2 ;;
@@ -18,7 +23,9 @@ while [[ $# -gt 0 ]]; do
     --seconds) seconds="$2"; shift 2 ;;
     --cc) cc="$2"; shift 2 ;;
     --build-dir) build="$2"; shift 2 ;;
-    *) sed -n '2,12s/^# \{0,1\}//p' "$0"; exit 2 ;;
+    --download) download=1; shift ;;
+    --go-client) go_client=1; download=1; shift ;;
+    *) sed -n '2,17s/^# \{0,1\}//p' "$0"; exit 2 ;;
   esac
 done
 [[ $EUID -eq 0 ]] || { echo "trace.sh: needs root" >&2; exit 1; }
@@ -34,19 +41,27 @@ cleanup() {
 }
 trap cleanup EXIT
 ip netns exec qtB iperf3 -s -1 -p 5301 > "$out/iperf3-server.log" 2>&1 &
+server_log=info client_log=trace traced="$out/client.log"
+if [[ $download == 1 ]]; then server_log=trace client_log=info traced="$out/server.log"; fi
 ip netns exec qtB "$build/bin/quictun-server" --listen-on 10.77.0.2:7600 --congestion-control "$cc" \
-  > "$out/server.log" 2>&1 &
+  --log-level "$server_log" > "$out/server.log" 2>&1 &
 sleep 0.5
-ip netns exec qtA "$build/bin/quictun-client" --listen-on tcp:127.0.0.1:6700 --server-endpoint 10.77.0.2:7600 \
-  --insecure-skip-verify --token-source tcp:127.0.0.1:5301 --congestion-control "$cc" --log-level trace \
-  > "$out/client.log" 2>&1 &
+if [[ $go_client == 1 ]]; then
+  ip netns exec qtA "$build/bin/quictun-bench-go-client" -listen-on 127.0.0.1:6700 -server-endpoint 10.77.0.2:7600 \
+    -token tcp:127.0.0.1:5301 > "$out/client.log" 2>&1 &
+else
+  ip netns exec qtA "$build/bin/quictun-client" --listen-on tcp:127.0.0.1:6700 --server-endpoint 10.77.0.2:7600 \
+    --insecure-skip-verify --token-source tcp:127.0.0.1:5301 --congestion-control "$cc" --log-level "$client_log" \
+    > "$out/client.log" 2>&1 &
+fi
 sleep 0.5
-ip netns exec qtA iperf3 -c 127.0.0.1 -p 6700 -t "$seconds" -O 2 | tail -4 | head -2
+reverse=(); [[ $download == 1 ]] && reverse=(-R)
+ip netns exec qtA iperf3 -c 127.0.0.1 -p 6700 -t "$seconds" -O 2 "${reverse[@]}" | tail -4 | head -2
 echo "logs: $out"
 printf '%6s %7s %7s %7s %8s %9s  %s\n' t_s min_ms srtt_ms last_ms cwnd_KB flight_KB controller
-python3 - "$out/client.log" <<'PY'
+python3 - "$traced" <<'PY'
 import re, sys
-pat = re.compile(r"(\d\d):(\d\d):(\d\d\.\d+) .*client: rtt min ([\d.]+) smoothed ([\d.]+) latest ([\d.]+) var [\d.]+ ms, "
+pat = re.compile(r"(\d\d):(\d\d):(\d\d\.\d+) .*: rtt min ([\d.]+) smoothed ([\d.]+) latest ([\d.]+) var [\d.]+ ms, "
                  r"cwnd (\d+) KB, in flight (\d+) KB, (\S+) ?(.*)$")
 t0 = None
 for line in open(sys.argv[1], errors="replace"):
