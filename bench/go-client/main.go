@@ -30,13 +30,22 @@ func main() {
 	listen := flag.String("listen-on", "127.0.0.1:6800", "TCP address the application connects to")
 	server := flag.String("server-endpoint", "", "the quic-tun or quictun server, host:port")
 	token := flag.String("token", "", "the token sent for every connection, e.g. tcp:127.0.0.1:5201")
+	window := flag.Int64("max-window", 0, "largest receive window per stream in bytes (0: quic-go's "+
+		"default, as quic-tun; the connection's is 2.5x), for experiments")
 	flag.Parse()
 	if *server == "" || *token == "" || len(*token) > tokenLength {
 		log.Fatalf("go-client: -server-endpoint and a -token of at most %d bytes are required", tokenLength)
 	}
 	tlsConf := &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"quic-tun"}}
 	// The reference's transport settings: keep-alive every 15 s, idle timeout 30 s.
-	conn, err := quic.DialAddr(*server, tlsConf, &quic.Config{KeepAlivePeriod: 15 * time.Second, MaxIdleTimeout: 30 * time.Second})
+	config := &quic.Config{KeepAlivePeriod: 15 * time.Second, MaxIdleTimeout: 30 * time.Second}
+	if *window > 0 {
+		config.InitialStreamReceiveWindow = uint64(*window)
+		config.MaxStreamReceiveWindow = uint64(*window)
+		config.InitialConnectionReceiveWindow = uint64(*window) * 5 / 2
+		config.MaxConnectionReceiveWindow = uint64(*window) * 5 / 2
+	}
+	conn, err := quic.DialAddr(*server, tlsConf, config)
 	if err != nil {
 		log.Fatalf("go-client: QUIC connection to %s: %v", *server, err)
 	}
