@@ -4,18 +4,19 @@
 # figure. As root, after a build; uses the namespaces and addresses of bench/run.py.
 #
 #   bench/trace.sh [--delay 25ms] [--loss 10%] [--seconds 15] [--cc bbr1] [--build-dir build]
-#                  [--download] [--go-client]
+#                  [--download] [--go-client] [--go-max-window BYTES]
 #
 # --download traces a download (iperf3 -R) instead: the server sends, so the server is traced.
 # --go-client puts bench/go-client (quic-go, as the Go quic-tun client; bench/run.sh builds it)
 # in the client's place; it implies --download, as only quictun's sending side can be traced.
+# --go-max-window sets that client's receive windows (go-client -max-window; default quic-go's).
 #
 # Prints the iperf3 figure, then one row per second: t, rtt min / smoothed / latest (ms), cwnd
 # and in flight (KB), and the controller's description (bbr1: mode, bandwidth model, pacing gain,
 # quiet loss, congestion cuts). The full logs stay in the printed folder.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
-delay=25ms loss=10% seconds=15 cc=bbr1 build="$repo/build" download=0 go_client=0
+delay=25ms loss=10% seconds=15 cc=bbr1 build="$repo/build" download=0 go_client=0 go_window=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --delay) delay="$2"; shift 2 ;;
@@ -25,7 +26,8 @@ while [[ $# -gt 0 ]]; do
     --build-dir) build="$2"; shift 2 ;;
     --download) download=1; shift ;;
     --go-client) go_client=1; download=1; shift ;;
-    *) sed -n '2,17s/^# \{0,1\}//p' "$0"; exit 2 ;;
+    --go-max-window) go_window="$2"; go_client=1; download=1; shift 2 ;;
+    *) sed -n '2,18s/^# \{0,1\}//p' "$0"; exit 2 ;;
   esac
 done
 [[ $EUID -eq 0 ]] || { echo "trace.sh: needs root" >&2; exit 1; }
@@ -48,7 +50,7 @@ ip netns exec qtB "$build/bin/quictun-server" --listen-on 10.77.0.2:7600 --conge
 sleep 0.5
 if [[ $go_client == 1 ]]; then
   ip netns exec qtA "$build/bin/quictun-bench-go-client" -listen-on 127.0.0.1:6700 -server-endpoint 10.77.0.2:7600 \
-    -token tcp:127.0.0.1:5301 > "$out/client.log" 2>&1 &
+    -token tcp:127.0.0.1:5301 -max-window "$go_window" > "$out/client.log" 2>&1 &
 else
   ip netns exec qtA "$build/bin/quictun-client" --listen-on tcp:127.0.0.1:6700 --server-endpoint 10.77.0.2:7600 \
     --insecure-skip-verify --token-source tcp:127.0.0.1:5301 --congestion-control "$cc" --log-level "$client_log" \

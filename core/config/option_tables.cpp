@@ -49,6 +49,8 @@ const std::vector<Option<CommonSettings>>& common_options() {
        [](S& s, const Value& v) { s.quic.max_streams = v.number; }},
       {{.section = "quic", .key = "stream_send_buffer", .kind = Kind::integer, .min = kMinWindow, .max = 1ull << 30},
        [](S& s, const Value& v) { s.quic.stream_send_buffer = v.number; }},
+      {{.section = "quic", .key = "ack_every", .kind = Kind::integer, .min = 1, .max = 64},
+       [](S& s, const Value& v) { s.quic.ack_every = v.number; }},
       {{.section = "quic", .key = "test_drop_rate", .flag = "--test-drop-rate", .kind = Kind::fraction,
         .help = "TESTING ONLY: drop this fraction (0..1) of received QUIC datagrams"},
        [](S& s, const Value& v) { s.test_drop_rate = v.fraction; }},

@@ -207,10 +207,7 @@ void Connection::init_settings(ngtcp2_settings& settings, ngtcp2_transport_param
   settings.cc_algo = config_.congestion_plugin ? NGTCP2_CC_ALGO_RENO
                                                : builtin_congestion(config_.congestion).value_or(NGTCP2_CC_ALGO_CUBIC);
   settings.handshake_timeout = config_.handshake_timeout_ns;
-  // ACK every 4th ack-eliciting packet instead of every 2nd (gaps and the 25 ms ack delay still
-  // make ngtcp2 answer at once): on a lossy link the ACK stream, each frame full of ranges, was
-  // about 6 % of the wire bytes, and a model-based controller needs no per-packet ACK clock.
-  settings.ack_thresh = 4;
+  settings.ack_thresh = config_.ack_every;  // see TransportConfig::ack_every
   settings.max_window = config_.max_connection_window;
   settings.max_stream_window = config_.max_stream_window;
   // Room for the link's header, so a wrapped packet still fits the path. (A server does not know

@@ -18,6 +18,9 @@ constexpr std::uint64_t kMinRoundPackets = 16;  // a round smaller than this say
 constexpr unsigned kBaselineRounds = 4;         // quiet rounds measured before loss can mean congestion
 constexpr unsigned kStartupRttSamples = 8;      // RTT samples in a round before its minimum means a queue
 constexpr std::uint64_t kMakeUpQueueFloorNs = 2'000'000;  // RTT over the min that still counts as no queue
+constexpr unsigned kAggregationHalfWindowRounds = 5;  // the ACK-burst filter keeps 5-10 round trips
+constexpr std::uint64_t kAggregationMaxNs = 100'000'000;   // the allowance is at most this much of the rate
+constexpr std::uint64_t kAckEpochResetPackets = 1u << 20;  // an ACK burst this long is stale: start anew
 
 }  // namespace
 
@@ -89,6 +92,7 @@ void Bbr1::on_ack(const sdk::AckSample& ack, const sdk::PathState& path, sdk::Co
     end_round(path);
   }
   update_model(ack, path);
+  if (p_.ack_aggregation) update_ack_aggregation(ack, path, out);
   update_mode(ack, path, out);
   set_outputs(&ack, path, out);
 }
@@ -176,6 +180,34 @@ void Bbr1::update_model(const sdk::AckSample& ack, const sdk::PathState& path) {
       full_bw_reached_ = true;
     }
   }
+}
+
+void Bbr1::update_ack_aggregation(const sdk::AckSample& ack, const sdk::PathState& path,
+                                  const sdk::CongestionOutput& out) {
+  if (ack.bytes_acked == 0 || max_bw_.empty()) return;
+  if (round_start_ && ++extra_acked_rounds_ >= kAggregationHalfWindowRounds) {
+    extra_acked_rounds_ = 0;
+    extra_acked_slot_ ^= 1;
+    extra_acked_[extra_acked_slot_] = 0;
+  }
+  // What the model says could have been ACKed since the burst began; once the ACKs fall back to
+  // (or below) that pace, the burst is over and a new one may begin with this ACK.
+  const std::uint64_t elapsed = path.now_ns - ack_epoch_start_;
+  auto expected = static_cast<std::uint64_t>(static_cast<double>(max_bw_.best()) * static_cast<double>(elapsed) / 1e9);
+  if (ack_epoch_acked_ <= expected || ack_epoch_acked_ + ack.bytes_acked >= kAckEpochResetPackets * mss_) {
+    ack_epoch_start_ = path.now_ns;
+    ack_epoch_acked_ = 0;
+    expected = 0;
+  }
+  ack_epoch_acked_ += ack.bytes_acked;
+  const std::uint64_t extra = std::min(ack_epoch_acked_ - expected, out.cwnd);
+  extra_acked_[extra_acked_slot_] = std::max(extra_acked_[extra_acked_slot_], extra);
+}
+
+std::uint64_t Bbr1::ack_aggregation_allowance() const {
+  if (!p_.ack_aggregation || !full_bw_reached_ || max_bw_.empty()) return 0;
+  const auto cap = static_cast<std::uint64_t>(static_cast<double>(max_bw_.best()) * static_cast<double>(kAggregationMaxNs) / 1e9);
+  return std::min(std::max(extra_acked_[0], extra_acked_[1]), cap);
 }
 
 void Bbr1::restart_min_rtt_window(std::uint64_t now) {
@@ -272,8 +304,10 @@ void Bbr1::set_outputs(const sdk::AckSample* ack, const sdk::PathState& path, sd
   else out.send_quantum = std::clamp<std::uint64_t>(out.pacing_rate / 1000, 2 * mss_, 64 * 1024);
 
   if (ack) {
-    // Room for the ACK clock's bursts: QUIC acknowledges every other packet and may delay.
-    const std::uint64_t target = std::max(bdp(cwnd_gain_) + 3 * out.send_quantum, min_cwnd);
+    // Room for the ACK clock's bursts: QUIC acknowledges every few packets and may delay, and
+    // receivers that read in batches acknowledge in bursts (ack_aggregation_allowance).
+    const std::uint64_t target =
+        std::max(bdp(cwnd_gain_) + 3 * out.send_quantum + ack_aggregation_allowance(), min_cwnd);
     if (full_bw_reached_) out.cwnd = std::min(out.cwnd + ack->bytes_acked, target);
     else if (out.cwnd < target || ack->delivered_total < 10 * mss_) out.cwnd += ack->bytes_acked;
     if (bdp(1.0) == 0) out.cwnd = std::max(out.cwnd, 10 * mss_);
@@ -306,10 +340,12 @@ std::string Bbr1::describe() const {
   static constexpr const char* kNames[] = {"startup", "drain", "probe_bw", "probe_rtt"};
   char line[240];
   std::snprintf(line, sizeof line,
-                "%s bw %.2f Mbit/s min_rtt %.1f ms gain %.2f quiet_loss %.3f cuts %llu probe_rtt %llu skipped %llu",
+                "%s bw %.2f Mbit/s min_rtt %.1f ms gain %.2f quiet_loss %.3f cuts %llu probe_rtt %llu skipped %llu "
+                "ack_burst %llu KB",
                 kNames[static_cast<int>(mode_)], static_cast<double>(max_bw_.best()) * 8 / 1e6, min_rtt_ns_ / 1e6,
                 pacing_gain_, quiet_loss_ < 0 ? 0.0 : quiet_loss_, static_cast<unsigned long long>(cuts_),
-                static_cast<unsigned long long>(probe_rtts_), static_cast<unsigned long long>(probe_rtt_skips_));
+                static_cast<unsigned long long>(probe_rtts_), static_cast<unsigned long long>(probe_rtt_skips_),
+                static_cast<unsigned long long>(ack_aggregation_allowance() / 1000));
   return line;
 }
 

@@ -10,6 +10,12 @@
 // sits well above the min RTT, the path is congested (a shared or shrunk bottleneck), and the
 // bandwidth model is cut by 15 % and the queue drained, so a congested bottleneck is not driven
 // into collapse.
+//
+// ACKs do not always come back at the rate packets left: a receiver that reads a batch of
+// datagrams, or a host busy with something else, acknowledges many at once after a silence. A
+// window of 2 BDPs then runs dry during the silence. As Linux's BBR does, bbr1 measures how far
+// the ACKed bytes run ahead of the bandwidth model within an ACK burst (max-filtered over 5-10
+// round trips) and adds that to the window, at most 100 ms of the model's rate.
 #pragma once
 
 #include <cstdint>
@@ -28,6 +34,7 @@ struct Bbr1Params {
   std::uint64_t min_rtt_window_ns = 10'000'000'000ull;  // min RTT is re-probed after this
   std::uint64_t probe_rtt_ns = 200'000'000ull;   // time spent at 4 packets to re-measure it
   bool skip_needless_probe_rtt = true;           // no ProbeRTT after a window that saw no queue
+  bool ack_aggregation = true;                   // room in the window for ACKs that come in bursts
   bool react_to_congestion = true;               // the loss-and-delay backoff (see above)
   double excess_loss = 0.02;                     // congestion: this much loss above the quiet rate...
   double queue_fraction = 0.5;                   // ...with a standing queue of this fraction of min RTT
@@ -54,6 +61,7 @@ class Bbr1 : public sdk::CongestionController {
   std::uint64_t probe_rtts() const { return probe_rtts_; }            // ProbeRTTs entered
   std::uint64_t probe_rtt_skips() const { return probe_rtt_skips_; }  // expiries that needed none
   double pacing_gain() const { return pacing_gain_; }
+  std::uint64_t ack_aggregation_allowance() const;  // bytes added to the window for ACK bursts
 
  private:
   std::uint64_t bdp(double gain) const;  // gain x bandwidth x min RTT, in bytes
@@ -63,6 +71,7 @@ class Bbr1 : public sdk::CongestionController {
   void end_round(const sdk::PathState& path);
   void update_model(const sdk::AckSample& ack, const sdk::PathState& path);
   void update_mode(const sdk::AckSample& ack, const sdk::PathState& path, const sdk::CongestionOutput& out);
+  void update_ack_aggregation(const sdk::AckSample& ack, const sdk::PathState& path, const sdk::CongestionOutput& out);
   void restart_min_rtt_window(std::uint64_t now);
   void enter_probe_bw(std::uint64_t now);
   void advance_cycle(const sdk::AckSample& ack, const sdk::PathState& path);
@@ -96,6 +105,14 @@ class Bbr1 : public sdk::CongestionController {
   std::uint64_t probe_rtt_done_ = 0;    // 0: not yet at 4 packets
   bool probe_rtt_round_done_ = false;
   std::uint64_t prior_cwnd_ = 0;
+
+  // ACK aggregation: the current burst ("epoch") and the largest excess seen in each of the last
+  // two halves of the filter's window.
+  std::uint64_t ack_epoch_start_ = 0;
+  std::uint64_t ack_epoch_acked_ = 0;
+  std::uint64_t extra_acked_[2] = {0, 0};
+  unsigned extra_acked_slot_ = 0;
+  unsigned extra_acked_rounds_ = 0;
 
   // This round trip's losses and fastest RTT, for the congestion test.
   std::uint64_t round_acked_ = 0;

@@ -7,6 +7,7 @@
 //   cwnd_gain = 2.0
 //   probe_rtt_interval_ms = 10000
 //   probe_rtt_when_queued_only = true  # skip ProbeRTT after an interval in which the queue emptied
+//   ack_aggregation = true       # widen the window by the measured excess of ACK bursts
 #include <quictun/sdk.hpp>
 
 #include <set>
@@ -41,14 +42,15 @@ double number_in(const sdk::PluginConfig& config, const std::string& key, double
 std::unique_ptr<sdk::CongestionControl> create(const sdk::PluginConfig& config, sdk::Host&) {
   if (!config.argument.empty()) throw config.argument_error("bbr1 takes no argument (its settings go in [congestion.bbr1])");
   static const std::set<std::string> known = {"react_to_congestion", "excess_loss", "queue_fraction", "cwnd_gain",
-                                              "probe_rtt_interval_ms", "probe_rtt_when_queued_only"};
+                                              "probe_rtt_interval_ms", "probe_rtt_when_queued_only", "ack_aggregation"};
   for (const auto& [key, value] : config.table)
     if (!known.count(key))
-      throw config.error(key, "unknown key (known: cwnd_gain, excess_loss, probe_rtt_interval_ms, "
+      throw config.error(key, "unknown key (known: ack_aggregation, cwnd_gain, excess_loss, probe_rtt_interval_ms, "
                               "probe_rtt_when_queued_only, queue_fraction, react_to_congestion)");
   cc::Bbr1Params p;
   if (auto v = config.get_bool("react_to_congestion")) p.react_to_congestion = *v;
   if (auto v = config.get_bool("probe_rtt_when_queued_only")) p.skip_needless_probe_rtt = *v;
+  if (auto v = config.get_bool("ack_aggregation")) p.ack_aggregation = *v;
   p.excess_loss = number_in(config, "excess_loss", 0.001, 0.5, p.excess_loss);
   p.queue_fraction = number_in(config, "queue_fraction", 0.05, 10, p.queue_fraction);
   p.cwnd_gain = number_in(config, "cwnd_gain", 1.0, 8.0, p.cwnd_gain);

@@ -175,6 +175,39 @@ TEST(Bbr1, StillProbesRttBehindAStandingQueue) {
   (void)other;
 }
 
+TEST(Bbr1, WidensItsWindowForAcksThatComeInBursts) {
+  // 10 ms RTT, but the receiver acknowledges only every 20 ms: a whole burst of packets waits
+  // for its ACKs, so keeping the link busy takes about 3 BDPs in flight, more than the model's
+  // 2. With the measured ACK-burst allowance the link stays full; without it, it cannot.
+  for (bool aggregation : {true, false}) {
+    cc::Bbr1Params params;
+    params.ack_aggregation = aggregation;
+    LinkSim sim({.one_way_ns = 5 * kMs, .queue_bytes = 250'000, .ack_batch_ns = 20 * kMs});
+    auto& f = sim.add_flow(std::make_unique<cc::Bbr1>(params, 7));
+    auto* cc = static_cast<cc::Bbr1*>(f.cc.get());
+    sim.run(3 * kSec);
+    sim.reset_window();
+    sim.run(13 * kSec);
+    if (aggregation) {
+      EXPECT_GT(mbit(sim.goodput(f)), 90) << cc->describe();
+      EXPECT_GT(cc->ack_aggregation_allowance(), 125'000u) << cc->describe();  // > 1 BDP
+      EXPECT_LT(cc->ack_aggregation_allowance(), 1'250'000u) << cc->describe();  // <= 100 ms of rate
+    } else {
+      EXPECT_LT(mbit(sim.goodput(f)), 85) << cc->describe();
+      EXPECT_EQ(cc->ack_aggregation_allowance(), 0u);
+    }
+  }
+}
+
+TEST(Bbr1, AddsNoAckBurstAllowanceWhenAcksKeepPace) {
+  // One ACK per packet, evenly spaced: nothing runs ahead of the model beyond a few packets.
+  LinkSim sim({.loss = 0.05});
+  auto& f = sim.add_flow(bbr1());
+  auto* cc = static_cast<cc::Bbr1*>(f.cc.get());
+  sim.run(10 * kSec);
+  EXPECT_LT(cc->ack_aggregation_allowance(), 20 * kMss) << cc->describe();
+}
+
 TEST(Bbr1, TwoFlowsShareABottleneck) {
   LinkSim sim({});
   auto& a = sim.add_flow(bbr1(11));

@@ -31,6 +31,8 @@ struct LinkParams {
   double loss = 0;                      // random loss on the way to the receiver
   std::uint64_t jitter_ns = 0;          // extra delay up to this on the way back (ACKs keep
                                         // their order), as hosts' scheduling adds on a real path
+  std::uint64_t ack_batch_ns = 0;       // the receiver acknowledges in bursts, every this often
+                                        // (a host reading datagrams in batches, Wi-Fi aggregation)
   bool loss_after_queue = true;         // lost past the bottleneck (a lossy last hop, as the
                                         // bench's emulator does) rather than before it
 };
@@ -211,6 +213,7 @@ class LinkSim {
     if (f.cc && !lost) {
       std::uint64_t at = depart + 2 * link_.one_way_ns;
       if (link_.jitter_ns) at += std::uniform_int_distribution<std::uint64_t>(0, link_.jitter_ns)(rng_);
+      if (link_.ack_batch_ns) at = (at / link_.ack_batch_ns + 1) * link_.ack_batch_ns;
       at = std::max(at, last_ack_at_);
       last_ack_at_ = at;
       auto it = std::upper_bound(acks_.begin(), acks_.end(), at, [](std::uint64_t t, const Ack& a) { return t < a.at; });

@@ -82,6 +82,13 @@ TEST(Congestion, MistakesAreNamed) {
   EXPECT_EQ(c5, 2);
   EXPECT_NE(o5.find(cfg + ":5"), std::string::npos) << o5;
   EXPECT_NE(o5.find("cwnd_gian"), std::string::npos) << o5;
+  for (const char* key : {"ack_aggregation", "probe_rtt_when_queued_only", "react_to_congestion"}) {
+    std::ofstream(cfg) << "[quic]\ncongestion_control = \"bbr1\"\n[congestion.bbr1]\n" << key << " = \"yes\"\n";
+    auto [c, o] = start_server({"-c", cfg});
+    EXPECT_EQ(c, 2) << key;
+    EXPECT_NE(o.find(cfg + ":4"), std::string::npos) << o;
+    EXPECT_NE(o.find(std::string("'") + key + "' must be a boolean"), std::string::npos) << o;
+  }
   std::ofstream(cfg) << "[quic]\ncongestion_control = \"brutal\"\n[congestion.brutal]\ndown = \"100 parsecs\"\n";
   auto [c6, o6] = start_server({"-c", cfg});
   EXPECT_EQ(c6, 2);
