@@ -42,9 +42,13 @@ std::uint64_t Bbr1::make_up_queue_bound() const {
   return std::max<std::uint64_t>(kMakeUpQueueFloorNs, min_rtt_ns_ / 20);
 }
 
+std::uint64_t Bbr1::bytes_at_model_rate(std::uint64_t ns, double gain) const {
+  return static_cast<std::uint64_t>(gain * static_cast<double>(max_bw_.best()) * static_cast<double>(ns) / 1e9);
+}
+
 std::uint64_t Bbr1::bdp(double gain) const {
   if (max_bw_.empty() || min_rtt_ns_ == 0) return 0;
-  return static_cast<std::uint64_t>(gain * static_cast<double>(max_bw_.best()) * static_cast<double>(min_rtt_ns_) / 1e9);
+  return bytes_at_model_rate(min_rtt_ns_, gain);
 }
 
 void Bbr1::on_start(const sdk::PathState& path, sdk::CongestionOutput& out) {
@@ -192,8 +196,7 @@ void Bbr1::update_ack_aggregation(const sdk::AckSample& ack, const sdk::PathStat
   }
   // What the model says could have been ACKed since the burst began; once the ACKs fall back to
   // (or below) that pace, the burst is over and a new one may begin with this ACK.
-  const std::uint64_t elapsed = path.now_ns - ack_epoch_start_;
-  auto expected = static_cast<std::uint64_t>(static_cast<double>(max_bw_.best()) * static_cast<double>(elapsed) / 1e9);
+  std::uint64_t expected = bytes_at_model_rate(path.now_ns - ack_epoch_start_);
   if (ack_epoch_acked_ <= expected || ack_epoch_acked_ + ack.bytes_acked >= kAckEpochResetPackets * mss_) {
     ack_epoch_start_ = path.now_ns;
     ack_epoch_acked_ = 0;
@@ -205,9 +208,9 @@ void Bbr1::update_ack_aggregation(const sdk::AckSample& ack, const sdk::PathStat
 }
 
 std::uint64_t Bbr1::ack_aggregation_allowance() const {
-  if (!p_.ack_aggregation || !full_bw_reached_ || max_bw_.empty()) return 0;
-  const auto cap = static_cast<std::uint64_t>(static_cast<double>(max_bw_.best()) * static_cast<double>(kAggregationMaxNs) / 1e9);
-  return std::min(std::max(extra_acked_[0], extra_acked_[1]), cap);
+  // (Switched off, nothing is ever measured, so this stays 0.)
+  if (!full_bw_reached_) return 0;
+  return std::min(std::max(extra_acked_[0], extra_acked_[1]), bytes_at_model_rate(kAggregationMaxNs));
 }
 
 void Bbr1::restart_min_rtt_window(std::uint64_t now) {

@@ -64,6 +64,7 @@ class Bbr1 : public sdk::CongestionController {
   std::uint64_t ack_aggregation_allowance() const;  // bytes added to the window for ACK bursts
 
  private:
+  std::uint64_t bytes_at_model_rate(std::uint64_t ns, double gain = 1.0) const;  // gain x bandwidth x ns
   std::uint64_t bdp(double gain) const;  // gain x bandwidth x min RTT, in bytes
   std::uint64_t queue_threshold() const; // queueing delay that counts as a standing queue, in ns
   std::uint64_t make_up_queue_bound() const;  // queueing delay under which lost bytes count as carried

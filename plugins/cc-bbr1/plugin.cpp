@@ -43,10 +43,12 @@ std::unique_ptr<sdk::CongestionControl> create(const sdk::PluginConfig& config, 
   if (!config.argument.empty()) throw config.argument_error("bbr1 takes no argument (its settings go in [congestion.bbr1])");
   static const std::set<std::string> known = {"react_to_congestion", "excess_loss", "queue_fraction", "cwnd_gain",
                                               "probe_rtt_interval_ms", "probe_rtt_when_queued_only", "ack_aggregation"};
-  for (const auto& [key, value] : config.table)
-    if (!known.count(key))
-      throw config.error(key, "unknown key (known: ack_aggregation, cwnd_gain, excess_loss, probe_rtt_interval_ms, "
-                              "probe_rtt_when_queued_only, queue_fraction, react_to_congestion)");
+  for (const auto& [key, value] : config.table) {
+    if (known.count(key)) continue;
+    std::string names;  // the set is ordered: the list reads alphabetically
+    for (const auto& k : known) names += (names.empty() ? "" : ", ") + k;
+    throw config.error(key, "unknown key (known: " + names + ")");
+  }
   cc::Bbr1Params p;
   if (auto v = config.get_bool("react_to_congestion")) p.react_to_congestion = *v;
   if (auto v = config.get_bool("probe_rtt_when_queued_only")) p.skip_needless_probe_rtt = *v;
