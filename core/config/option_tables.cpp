@@ -33,6 +33,8 @@ const std::vector<Option<CommonSettings>>& common_options() {
        }},
       {{.section = "quic", .key = "handshake_timeout_ms", .kind = Kind::integer, .min = 100, .max = 600'000},
        [](S& s, const Value& v) { s.quic.handshake_timeout_ns = v.number * kMs; }},
+      {{.section = "quic", .key = "initial_rtt_ms", .kind = Kind::integer, .min = 1, .max = 10'000},
+       [](S& s, const Value& v) { s.quic.initial_rtt_ns = v.number * kMs; }},
       {{.section = "quic", .key = "idle_timeout_ms", .kind = Kind::integer, .min = 1000, .max = kHourMs},
        [](S& s, const Value& v) { s.quic.idle_timeout_ns = v.number * kMs; }},
       {{.section = "quic", .key = "keep_alive_ms", .kind = Kind::integer, .min = 0, .max = kHourMs},

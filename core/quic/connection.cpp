@@ -207,6 +207,7 @@ void Connection::init_settings(ngtcp2_settings& settings, ngtcp2_transport_param
   settings.cc_algo = config_.congestion_plugin ? NGTCP2_CC_ALGO_RENO
                                                : builtin_congestion(config_.congestion).value_or(NGTCP2_CC_ALGO_CUBIC);
   settings.handshake_timeout = config_.handshake_timeout_ns;
+  settings.initial_rtt = config_.initial_rtt_ns;  // see TransportConfig::initial_rtt_ns
   settings.ack_thresh = config_.ack_every;  // see TransportConfig::ack_every
   settings.max_window = config_.max_connection_window;
   settings.max_stream_window = config_.max_stream_window;

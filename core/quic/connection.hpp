@@ -30,6 +30,12 @@ struct TransportConfig {
   std::string congestion = "bbr1";
   std::shared_ptr<sdk::CongestionControl> congestion_plugin;  // set when `congestion` is a plugin's
   std::uint64_t handshake_timeout_ns = 10'000'000'000ull;  // give up a handshake after this, in ns
+  // The RTT assumed before the first sample, which sets the handshake's retransmission timer
+  // (3x this, doubling). ngtcp2's 333 ms starts at 1 s, so a 10 s handshake timeout allows only 3
+  // tries; at 10 % loss both ways a try fails often enough that one handshake in a benchmark run
+  // did. 100 ms allows 5 tries (0.3, 0.9, 2.1, 4.5, 9.3 s). A try resent early costs a few
+  // datagrams; a link whose RTT is longer than this just sees a spare copy of the first flight.
+  std::uint64_t initial_rtt_ns = 100'000'000ull;
   std::uint64_t idle_timeout_ns = 30'000'000'000ull;       // close a silent connection after this, in ns
   std::uint64_t keep_alive_ns = 0;                         // PING after this much silence (0: off), in ns
   // Windows sized for long fat lossy links: 100 Mbit/s at 200 ms is 2.5 MB in flight, and a

@@ -54,7 +54,7 @@ void rebinding_echo(const std::vector<std::string>& link_flags) {
   const int client_port = free_tcp_port();
   Backend backend(listen_tcp(backend_port), echo_handler);
   // 25 MB/s for both directions: the echo takes about 6 s, a dozen rebindings.
-  RebindingRelay relay(relay_port, server_port, std::chrono::milliseconds(500), 25'000'000);
+  RebindingRelay relay(relay_port, server_port, {.rebind_every = 500ms, .bytes_per_second = 25'000'000});
   std::vector<std::string> common = {"--plugin-dir", plugin_dir(), "--log-level", "debug"};
   std::vector<std::string> sargs = {bin_path("quictun-server"), "--listen-on", "127.0.0.1:" + std::to_string(server_port)};
   sargs.insert(sargs.end(), common.begin(), common.end());

@@ -5,6 +5,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -27,9 +29,8 @@ int udp_on(int port) {
 }
 }  // namespace
 
-RebindingRelay::RebindingRelay(int listen_port, int server_port, std::chrono::milliseconds rebind_every,
-                               std::uint64_t bytes_per_second)
-    : down_(udp_on(listen_port)), up_(udp_on(0)), every_(rebind_every), rate_(bytes_per_second) {
+RebindingRelay::RebindingRelay(int listen_port, int server_port, RelayPath path)
+    : down_(udp_on(listen_port)), up_(udp_on(0)), path_(path) {
   server_.sin_family = AF_INET;
   server_.sin_port = htons(static_cast<std::uint16_t>(server_port));
   server_.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -51,41 +52,65 @@ void RebindingRelay::rebind() {
   ++rebinds_;
 }
 
+void RebindingRelay::forward_due(Clock::time_point now) {
+  while (!held_.empty() && held_.front().release <= now) {
+    const Held& h = held_.front();
+    if (h.to_server) {
+      sendto(up_, h.bytes.data(), h.bytes.size(), 0, reinterpret_cast<const sockaddr*>(&server_), sizeof server_);
+      ++to_server_;
+    } else {
+      sendto(down_, h.bytes.data(), h.bytes.size(), 0, reinterpret_cast<const sockaddr*>(&client_), sizeof client_);
+      ++to_client_;
+    }
+    held_bytes_ -= h.bytes.size();
+    held_.pop_front();
+  }
+}
+
 void RebindingRelay::run() {
   std::vector<unsigned char> buf(65536);
-  sockaddr_in client{};
   bool have_client = false;
-  const auto start = std::chrono::steady_clock::now();
-  auto next = start + every_;
-  std::uint64_t bytes = 0;
-  auto pace = [&](ssize_t n) {
-    bytes += static_cast<std::uint64_t>(n);
-    if (rate_) std::this_thread::sleep_until(start + std::chrono::microseconds(bytes * 1'000'000 / rate_));
+  auto next_rebind = Clock::now() + path_.rebind_every;
+  // Each datagram leaves the bottleneck when the one before it has (no credit saved up while
+  // idle, or the first megabytes after a pause would pass at loopback speed), then travels.
+  auto link_free = Clock::now();
+  std::optional<Clock::time_point> dark_until;  // set by the client's first datagram
+  auto take = [&](bool to_server, std::size_t n) {
+    const auto now = Clock::now();
+    if (!dark_until) dark_until = now + path_.blackout;
+    if (now < *dark_until || held_bytes_ + n > path_.queue_bytes) {
+      ++dropped_;
+      return;
+    }
+    link_free = std::max(link_free, now);
+    if (path_.bytes_per_second) link_free += std::chrono::nanoseconds(n * 1'000'000'000 / path_.bytes_per_second);
+    held_.push_back({link_free + path_.delay, to_server, {buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n)}});
+    held_bytes_ += n;
   };
   while (!stop_) {
-    if (every_.count() > 0 && std::chrono::steady_clock::now() >= next) {
+    auto now = Clock::now();
+    if (path_.rebind_every.count() > 0 && now >= next_rebind) {
       rebind();
-      next += every_;
+      next_rebind += path_.rebind_every;
     }
+    forward_due(now);
+    auto wait = std::chrono::nanoseconds(10'000'000);
+    if (!held_.empty()) wait = std::min(wait, std::max(std::chrono::nanoseconds(0), held_.front().release - now));
+    const timespec ts{0, static_cast<long>(wait.count())};
     pollfd fds[2] = {{down_, POLLIN, 0}, {up_, POLLIN, 0}};
-    if (poll(fds, 2, 10) <= 0) continue;
+    if (ppoll(fds, 2, &ts, nullptr) <= 0) continue;
     // Drain each side in turn, a bounded number at a time, so neither direction starves.
     for (int i = 0; i < 64 && (fds[0].revents & POLLIN); ++i) {
-      socklen_t len = sizeof client;
-      ssize_t n = recvfrom(down_, buf.data(), buf.size(), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&client), &len);
+      socklen_t len = sizeof client_;
+      ssize_t n = recvfrom(down_, buf.data(), buf.size(), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&client_), &len);
       if (n <= 0) break;
       have_client = true;
-      sendto(up_, buf.data(), static_cast<std::size_t>(n), 0, reinterpret_cast<const sockaddr*>(&server_), sizeof server_);
-      ++to_server_;
-      pace(n);
+      take(true, static_cast<std::size_t>(n));
     }
     for (int i = 0; i < 64 && (fds[1].revents & POLLIN); ++i) {
       ssize_t n = recv(up_, buf.data(), buf.size(), MSG_DONTWAIT);
       if (n <= 0) break;
-      if (!have_client) continue;
-      sendto(down_, buf.data(), static_cast<std::size_t>(n), 0, reinterpret_cast<sockaddr*>(&client), sizeof client);
-      ++to_client_;
-      pace(n);
+      if (have_client) take(false, static_cast<std::size_t>(n));
     }
   }
 }

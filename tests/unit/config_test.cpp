@@ -357,7 +357,7 @@ TEST(Config, EveryNumericOptionRefusesNonNumbersNegativesAndOutOfRangeOnTheComma
 
 TEST(Config, NumbersReachTheSettingsInTheirUnits) {
   test::TempDir d;
-  std::string cfg = write(d, "[quic]\nidle_timeout_ms = 20000\nmax_streams = 7\ntest_drop_rate = 0.25\nack_every = 9\n"
+  std::string cfg = write(d, "[quic]\nidle_timeout_ms = 20000\nmax_streams = 7\ntest_drop_rate = 0.25\nack_every = 9\ninitial_rtt_ms = 40\n"
                              "[client]\nconnect_timeout_ms = 5\nsetup_timeout_ms = 6\n");
   config::ClientSettings c;
   Argv a({"-c", cfg, "--connect-timeout-ms", "3600000"});
@@ -365,6 +365,7 @@ TEST(Config, NumbersReachTheSettingsInTheirUnits) {
   EXPECT_EQ(c.quic.idle_timeout_ns, 20'000'000'000ull);
   EXPECT_EQ(c.quic.max_streams, 7u);
   EXPECT_EQ(c.quic.ack_every, 9u);
+  EXPECT_EQ(c.quic.initial_rtt_ns, 40'000'000ull);
   EXPECT_EQ(c.test_drop_rate, 0.25);
   EXPECT_EQ(c.connect_timeout_ms, 3600000u) << "the flag beats the file";
   EXPECT_EQ(c.setup_timeout_ms, 6u);
@@ -400,7 +401,7 @@ TEST(Config, UnknownKeyListsExactlyTheKeysTheTableDeclares) {
   client.insert(client.end(), listener.begin(), listener.end());  // [client] holds one listener itself
   check("[client]", "client", client, Program::client);
   // The [quic] list names every tuning key, not a list kept apart from the code.
-  EXPECT_EQ(keys(config::common_options(), "quic").size(), 14u);
+  EXPECT_EQ(keys(config::common_options(), "quic").size(), 15u);
 
   std::string cfg = write(d, "[nope]\n");
   std::string message = parse_error(Program::client, {"-c", cfg});
