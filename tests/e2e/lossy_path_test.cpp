@@ -11,7 +11,7 @@
 #include <thread>
 
 #include "harness.hpp"
-#include "udp_relay.hpp"
+#include "relayed_tunnel.hpp"
 
 using namespace quictun::test;
 
@@ -36,34 +36,6 @@ void hash_handler(int fd) {
   write_all(fd, digest.data(), digest.size());
   shutdown(fd, SHUT_WR);
 }
-
-struct RelayedTunnel {
-  TempDir dir;
-  int backend_port = free_tcp_port(), server_port = free_udp_port(), relay_port = free_udp_port();
-  int client_port = free_tcp_port();
-  std::unique_ptr<Backend> backend;
-  std::unique_ptr<RebindingRelay> relay;
-  std::unique_ptr<Process> server, client;
-
-  RelayedTunnel(std::function<void(int)> handler, RelayPath path, std::vector<std::string> server_extra,
-                std::vector<std::string> client_extra) {
-    backend = std::make_unique<Backend>(listen_tcp(backend_port), std::move(handler));
-    relay = std::make_unique<RebindingRelay>(relay_port, server_port, path);
-    std::vector<std::string> common = {"--plugin-dir", plugin_dir(), "--log-level", "debug"};
-    std::vector<std::string> sargs = {bin_path("quictun-server"), "--listen-on", "127.0.0.1:" + std::to_string(server_port)};
-    sargs.insert(sargs.end(), common.begin(), common.end());
-    sargs.insert(sargs.end(), server_extra.begin(), server_extra.end());
-    server = std::make_unique<Process>(sargs, dir.file("server.log"));
-    std::vector<std::string> cargs = {bin_path("quictun-client"), "--listen-on", "tcp:127.0.0.1:" + std::to_string(client_port),
-                                      "--server-endpoint", "127.0.0.1:" + std::to_string(relay_port),
-                                      "--insecure-skip-verify", "--token-source",
-                                      "tcp:127.0.0.1:" + std::to_string(backend_port)};
-    cargs.insert(cargs.end(), common.begin(), common.end());
-    cargs.insert(cargs.end(), client_extra.begin(), client_extra.end());
-    client = std::make_unique<Process>(cargs, dir.file("client.log"));
-  }
-  bool ready() const { return server->wait_for_log("listening on UDP") && client->wait_for_log("listening on"); }
-};
 
 }  // namespace
 

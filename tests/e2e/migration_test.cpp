@@ -16,7 +16,7 @@
 #include <thread>
 
 #include "harness.hpp"
-#include "udp_relay.hpp"
+#include "relayed_tunnel.hpp"
 
 using namespace quictun::test;
 
@@ -49,25 +49,12 @@ std::string echo_concurrently(int fd, const std::string& data, std::chrono::mill
 }
 
 void rebinding_echo(const std::vector<std::string>& link_flags) {
-  TempDir dir;
-  const int backend_port = free_tcp_port(), server_port = free_udp_port(), relay_port = free_udp_port();
-  const int client_port = free_tcp_port();
-  Backend backend(listen_tcp(backend_port), echo_handler);
   // 25 MB/s for both directions: the echo takes about 6 s, a dozen rebindings.
-  RebindingRelay relay(relay_port, server_port, {.rebind_every = 500ms, .bytes_per_second = 25'000'000});
-  std::vector<std::string> common = {"--plugin-dir", plugin_dir(), "--log-level", "debug"};
-  std::vector<std::string> sargs = {bin_path("quictun-server"), "--listen-on", "127.0.0.1:" + std::to_string(server_port)};
-  sargs.insert(sargs.end(), common.begin(), common.end());
-  Process server(sargs, dir.file("server.log"));
-  ASSERT_TRUE(server.wait_for_log("listening on UDP")) << server.log();
-  std::vector<std::string> cargs = {bin_path("quictun-client"), "--listen-on", "tcp:127.0.0.1:" + std::to_string(client_port),
-                                    "--server-endpoint", "127.0.0.1:" + std::to_string(relay_port),
-                                    "--insecure-skip-verify", "--token-source",
-                                    "tcp:127.0.0.1:" + std::to_string(backend_port)};
-  cargs.insert(cargs.end(), common.begin(), common.end());
-  cargs.insert(cargs.end(), link_flags.begin(), link_flags.end());
-  Process client(cargs, dir.file("client.log"));
-  ASSERT_TRUE(client.wait_for_log("listening on")) << client.log();
+  RelayedTunnel t(echo_handler, {.rebind_every = 500ms, .bytes_per_second = 25'000'000}, {}, link_flags);
+  ASSERT_TRUE(t.ready()) << t.server->log() << t.client->log();
+  const int client_port = t.client_port;
+  RebindingRelay& relay = *t.relay;
+  Process &server = *t.server, &client = *t.client;
 
   const std::string data = random_bytes(64 << 20, 1010);
   const auto start = std::chrono::steady_clock::now();
