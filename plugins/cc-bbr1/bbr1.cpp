@@ -288,15 +288,15 @@ void Bbr1::set_outputs(const sdk::AckSample* ack, const sdk::PathState& path, sd
   const std::uint64_t min_cwnd = kMinCwndPackets * mss_;
   std::uint64_t rate = 0;
   if (!max_bw_.empty()) {
-    rate = static_cast<std::uint64_t>(pacing_gain_ * kPacingMargin * static_cast<double>(max_bw_.best()));
     // A made-up model stays ~1 % over the link (the max filter keeps the delivery rate's noise
     // tail), so pacing just under it still lets a queue creep up while cruising. Past the make-up
     // bound every sample loses its loss make-up at once and the model falls by the loss rate
-    // (200 ms / 10 %: to 90 Mbit/s for a second, twice in a bad run). Drain before that: the
-    // at 3 % under the model (2 % under the link) a 5 ms queue drains in about 250 ms.
-    if (mode_ == Mode::probe_bw && pacing_gain_ == 1.0 && path.has_rtt && min_rtt_ns_ &&
-        path.latest_rtt_ns > min_rtt_ns_ + make_up_queue_bound() / 2)
-      rate = static_cast<std::uint64_t>(kCruiseDrainGain * static_cast<double>(max_bw_.best()));
+    // (200 ms / 10 %: to 90 Mbit/s for a second, twice in a bad run). Drain before that: at 3 %
+    // under the model (2 % under the link) a 5 ms queue drains in about 250 ms.
+    const bool drain = mode_ == Mode::probe_bw && pacing_gain_ == 1.0 && path.has_rtt && min_rtt_ns_ &&
+                       path.latest_rtt_ns > min_rtt_ns_ + make_up_queue_bound() / 2;
+    const double margin = drain ? kCruiseDrainGain : kPacingMargin;
+    rate = static_cast<std::uint64_t>(pacing_gain_ * margin * static_cast<double>(max_bw_.best()));
   } else if (path.has_rtt && path.smoothed_rtt_ns) {
     rate = static_cast<std::uint64_t>(p_.startup_gain * static_cast<double>(out.cwnd) * 1e9 /
                                       static_cast<double>(path.smoothed_rtt_ns));

@@ -1,6 +1,7 @@
 // bbr1 (plugins/cc-bbr1) against the simulated ACK clock: it must fill a clean link, ignore
-// random loss, ride out a loss burst, follow RTT steps, keep its model through app-limited
-// phases, back off when loss and queueing rise together, and share with itself.
+// random loss, drain a creeping queue while cruising, ride out a loss burst, follow RTT steps,
+// keep its model through app-limited phases, back off when loss and queueing rise together, and
+// share with itself.
 #include <gtest/gtest.h>
 
 #include "bbr1.hpp"
