@@ -632,8 +632,10 @@ def write_report(args, results, scs, plots):
     # ---- goodput tables
     def goodput_table(ids, title):
         w(f"### {title}\n")
-        head = "| variant | " + " | ".join(sc["title"].split(", ", 1)[1].split(" (")[0]
-                                           for sc in ids) + " |"
+        # Column heads from the scenario, not its title: the download titles lead with "Download (...)".
+        head = "| variant | " + " | ".join(
+            f"{sc['rtt']} ms RTT, " + ("bursty loss" if sc["loss"] == "GE" else f"{sc['loss']} % loss")
+            for sc in ids) + " |"
         w(head)
         w("|---" * (len(ids) + 1) + "|")
         for v in args.variants:
@@ -665,6 +667,7 @@ def write_report(args, results, scs, plots):
     g50 = [s for s in gp if s["rtt"] == 50 and s["loss"] != "GE" and not s.get("reverse")]
     g200 = [s for s in gp if s["rtt"] == 200 and not s.get("reverse")]
     gge = [s for s in gp if s["loss"] == "GE"]
+    gdl = [s for s in gp if s.get("reverse")]
     if g50:
         goodput_table(g50, "Goodput, 100 Mbit/s, 50 ms RTT, random loss both ways (Mbit/s)")
         if "goodput50" in plots:
@@ -675,6 +678,11 @@ def write_report(args, results, scs, plots):
             w(f"Bursty: {gge[0]['title']}; link `{' '.join(gge[0]['flags'])}`.\n")
         if "goodput200" in plots:
             w(f"![goodput 200 ms]({plots['goodput200']})\n")
+    if gdl:
+        goodput_table(gdl, "Goodput, download (server to client, `iperf3 -R`), 100 Mbit/s, random "
+                           "loss both ways (Mbit/s)")
+        w("The quictun server sends, so its controller is the one measured; `go-client-bbr1` is "
+          "bench/go-client (quic-go) fetching from a quictun server.\n")
     if gp:
         w("### Wire bytes per payload byte\n")
         w("| variant | " + " | ".join(s["id"] for s in gp) + " |")

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the quictun benchmark suite and writes bench/RESULTS.md and bench/plots/*.png.
 #
-#   sudo bench/run.sh                 # setup + build + every scenario, N=3 (about 55 min on 2 vCPUs)
+#   sudo bench/run.sh                 # setup + build + every scenario, N=3 (about 130 min on 2 vCPUs)
 #   sudo bench/run.sh -n 1 -t 5       # quick pass: 1 run each, 5 s goodput runs
 #   sudo bench/run.sh --only rtt50,ttfb --variants quictun-cubic,tcp-bbr
 #
