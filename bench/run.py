@@ -221,20 +221,20 @@ def start_path(procs, args, variant, pl, backend_port, slot=0):
                ["--arq", "on"] if variant.endswith("-arq") else [])
         srv = procs.spawn(nsx(pl.ns_b) + [bindir / "quictun-server", "--listen-on",
                           f"{pl.server_addr}:{udp_port}", "--congestion-control", cc,
-                          "--log-level", "warn"] + extra, f"qt-server-{cc}")
+                          "--log-level", args.tunnel_log_level] + extra, f"qt-server-{cc}")
         wait_listen(pl.ns_b, udp_port, udp=True)
         cli = procs.spawn(nsx(pl.ns_a) + [bindir / "quictun-client", "--listen-on",
                           f"tcp:127.0.0.1:{local_port}", "--server-endpoint",
                           f"{pl.server_addr}:{udp_port}", "--insecure-skip-verify",
                           "--token-source", f"tcp:127.0.0.1:{backend_port}",
-                          "--congestion-control", cc, "--log-level", "warn"] + extra + arq, f"qt-client-{cc}")
+                          "--congestion-control", cc, "--log-level", args.tunnel_log_level] + extra + arq, f"qt-client-{cc}")
         wait_listen(pl.ns_a, local_port)
         return "127.0.0.1", local_port, [("server", srv), ("client", cli)]
     if variant in GO_CLIENT_VARIANTS:
         cc = variant.split("-")[2]
         srv = procs.spawn(nsx(pl.ns_b) + [bindir / "quictun-server", "--listen-on",
                           f"{pl.server_addr}:{udp_port}", "--congestion-control", cc,
-                          "--log-level", "warn"], f"qt-server-{cc}")
+                          "--log-level", args.tunnel_log_level], f"qt-server-{cc}")
         wait_listen(pl.ns_b, udp_port, udp=True)
         cli = procs.spawn(nsx(pl.ns_a) + [bindir / GO_CLIENT_BIN, "-listen-on", f"127.0.0.1:{local_port}",
                           "-server-endpoint", f"{pl.server_addr}:{udp_port}",
@@ -950,6 +950,9 @@ def main():
     p.add_argument("--json", type=Path, default=BENCH / "results.json")
     p.add_argument("--plot-dir", type=Path, default=BENCH / "plots")
     p.add_argument("--logdir", type=Path, default=BENCH / "logs")
+    p.add_argument("--tunnel-log-level", default="warn",
+                   help="quictun's --log-level in the runs; 'trace' logs each connection's RTT, window "
+                        "and controller state once a second into --logdir")
     p.add_argument("--notes", type=Path, default=BENCH / "notes.md",
                    help="markdown appended to RESULTS.md (commentary)")
     p.add_argument("--report-only", action="store_true",

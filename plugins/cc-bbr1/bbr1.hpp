@@ -16,6 +16,16 @@
 // window of 2 BDPs then runs dry during the silence. As Linux's BBR does, bbr1 measures how far
 // the ACKed bytes run ahead of the bandwidth model within an ACK burst (max-filtered over 5-10
 // round trips) and adds that to the window, at most 100 ms of the model's rate.
+//
+// Flows sharing a bottleneck must converge, and BBR v1's gain cycle alone does that slowly: a
+// flow far under its share grows by at most a quarter per cycle, and each flow's model, the max
+// of its own share's samples, adds up with the others' to more than the link, so a queue stands
+// behind which every flow is paced by its model and keeps the share it has. So: a probe whose
+// packets got through while queueing little is followed at once by a harder one (a FIFO queue
+// gives such probes room only while the flow is under its share); the cruise between probes
+// lasts a random number of round trips, so flows with one RTT do not probe in step; and while
+// cruising over a queue that stood through a whole round trip, the pace drops by enough to
+// drain it within the next.
 #pragma once
 
 #include <cstdint>
@@ -60,6 +70,8 @@ class Bbr1 : public sdk::CongestionController {
   std::uint64_t congestion_cuts() const { return cuts_; }
   std::uint64_t probe_rtts() const { return probe_rtts_; }            // ProbeRTTs entered
   std::uint64_t probe_rtt_skips() const { return probe_rtt_skips_; }  // expiries that needed none
+  std::uint64_t room_probes() const { return room_probes_; }          // probes repeated at once: room found
+  std::uint64_t cruise_drain_ns() const { return drain_total_ns_; }     // time paced under the model
   double pacing_gain() const { return pacing_gain_; }
   std::uint64_t ack_aggregation_allowance() const;  // bytes added to the window for ACK bursts
 
@@ -76,6 +88,10 @@ class Bbr1 : public sdk::CongestionController {
   void restart_min_rtt_window(std::uint64_t now);
   void enter_probe_bw(std::uint64_t now);
   void advance_cycle(const sdk::AckSample& ack, const sdk::PathState& path);
+  void start_phase(unsigned index, std::uint64_t now);
+  double phase_gain() const;
+  unsigned random_cycle_length();
+  bool probe_found_room() const;
   void set_outputs(const sdk::AckSample* ack, const sdk::PathState& path, sdk::CongestionOutput& out);
 
   Bbr1Params p_;
@@ -101,6 +117,14 @@ class Bbr1 : public sdk::CongestionController {
 
   unsigned cycle_index_ = 0;
   std::uint64_t cycle_stamp_ = 0;
+  // The current probe: its gain, and what the model and the RTT were before it and the RTT
+  // while its packets were acknowledged, to tell whether it found room.
+  double probe_gain_ = 1.25;
+  unsigned cycle_length_ = 8;           // probe, drain, and a random number of cruising phases
+  std::uint64_t probe_start_bw_ = 0;
+  std::uint64_t probe_base_rtt_ = UINT64_MAX;
+  std::uint64_t probe_peak_rtt_ = 0;
+  bool probe_app_limited_ = false;
   bool idle_restart_ = false;
 
   std::uint64_t probe_rtt_done_ = 0;    // 0: not yet at 4 packets
@@ -120,6 +144,7 @@ class Bbr1 : public sdk::CongestionController {
   std::uint64_t round_lost_ = 0;
   std::uint64_t round_min_rtt_ = UINT64_MAX;
   std::uint64_t round_max_rtt_ = 0;
+  std::uint64_t last_round_min_rtt_ = UINT64_MAX;  // the fastest RTT of the round trip before
   unsigned round_rtt_samples_ = 0;
   bool round_lost_any_ = false;         // for the 1.25 probe phase's early end
   double quiet_loss_ = -1;              // EWMA of loss in rounds without a standing queue; -1: none
@@ -128,6 +153,12 @@ class Bbr1 : public sdk::CongestionController {
   std::uint64_t cuts_ = 0;
   std::uint64_t probe_rtts_ = 0;
   std::uint64_t probe_rtt_skips_ = 0;
+  std::uint64_t room_probes_ = 0;       // probes that followed one that found room
+  // Time spent pacing under the model to drain a cruise queue, for describe(): how often the
+  // drain fires says whether the queue it watches is the flow's own or a neighbour's.
+  bool draining_ = false;
+  std::uint64_t drain_since_ns_ = 0;    // when the last output was set
+  std::uint64_t drain_total_ns_ = 0;
 };
 
 }  // namespace quictun::cc

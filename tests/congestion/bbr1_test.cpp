@@ -194,18 +194,20 @@ TEST(Bbr1, SkipsProbeRttWhileTheQueueKeepsEmptying) {
   }
 }
 
-TEST(Bbr1, StillProbesRttBehindAStandingQueue) {
-  // A second flow keeps the queue from emptying: the min RTT may be hidden, so ProbeRTT runs.
+TEST(Bbr1, StillProbesRttWhenNoSampleComesNearTheMin) {
+  // The path gets 20 ms longer: from then on every RTT sample sits 20 ms over the min, as behind
+  // a queue that never empties. The min may be hidden, so when it expires ProbeRTT runs, and the
+  // min is relearnt. (Two flows sharing were the setup before, but they now drain the queue they
+  // share, and a sample near the min is then seen and the skip is right.)
   LinkSim sim({.jitter_ns = kMs});
   auto& f = sim.add_flow(bbr1());
   auto* cc = static_cast<cc::Bbr1*>(f.cc.get());
   sim.run(5 * kSec);
   const std::uint64_t probes_before = cc->probe_rtts();
-  // Two flows sharing: each keeps up to two BDPs in flight, so a queue stands between probes.
-  auto& other = sim.add_flow(bbr1(23), 5 * kSec);
-  sim.run(40 * kSec);
+  sim.link().one_way_ns = 35 * kMs;
+  sim.run(30 * kSec);
   EXPECT_GE(cc->probe_rtts(), probes_before + 1) << cc->describe();
-  (void)other;
+  EXPECT_NEAR(cc->min_rtt() / 1e6, 70, 2) << cc->describe();
 }
 
 TEST(Bbr1, WidensItsWindowForAcksThatComeInBursts) {
@@ -244,14 +246,48 @@ TEST(Bbr1, AddsNoAckBurstAllowanceWhenAcksKeepPace) {
 TEST(Bbr1, TwoFlowsShareABottleneck) {
   LinkSim sim({});
   auto& a = sim.add_flow(bbr1(11));
-  auto& b = sim.add_flow(bbr1(23), 3 * kSec);
-  sim.run(20 * kSec);
+  auto& b = sim.add_flow(bbr1(23), 5 * kSec);
+  sim.run(10 * kSec);
   sim.reset_window();
-  sim.run(60 * kSec);
+  const std::uint64_t drops_before = sim.queue_drops();
+  std::uint64_t queue_sum = 0, samples = 0;
+  sim.run(40 * kSec, [&] {
+    queue_sum += sim.queue_bytes();
+    ++samples;
+  });
   const double total = sim.goodput(a) + sim.goodput(b);
   EXPECT_GT(mbit(total), 85);
-  EXPECT_GT(sim.goodput(a) / total, 0.3) << mbit(sim.goodput(a)) << " vs " << mbit(sim.goodput(b));
-  EXPECT_GT(sim.goodput(b) / total, 0.3) << mbit(sim.goodput(a)) << " vs " << mbit(sim.goodput(b));
+  EXPECT_GT(sim.goodput(a) / total, 0.4) << mbit(sim.goodput(a)) << " vs " << mbit(sim.goodput(b));
+  EXPECT_GT(sim.goodput(b) / total, 0.4) << mbit(sim.goodput(a)) << " vs " << mbit(sim.goodput(b));
+  // Each model is the max of its own share's samples, so together they exceed the link; the
+  // queue that builds must be drained, not left to overflow (paced 3 % under the models, the
+  // 1-BDP buffer often stood over half full and dropped 3700-7100 packets in 30 s; drained
+  // within a round trip once it stood through one, it averages about a third, and drops none).
+  EXPECT_LT(sim.queue_drops() - drops_before, 500u);
+  EXPECT_LT(queue_sum / samples, 625'000u / 2) << "mean queue bytes";
+}
+
+TEST(Bbr1, FlowsStartedAFewRoundTripsApartConvergeWithinSeconds) {
+  // As two applications that connect at about the same time: the later flow's Startup meets the
+  // queue the earlier one's Startup is building, stops early and leaves at a few Mbit/s. From
+  // there it must take its share within seconds, by probes that find room and a shared queue
+  // that drains, not over minutes (the later flow's share from 5 to 15 s, over these lags and
+  // eight seeds: 21-45 % before, 45-50 % now; in the first 5 s, 4-37 % before, 18-42 % now).
+  for (std::uint64_t lag_ms : {50, 100, 150, 250, 400}) {
+    LinkSim sim({.loss = 0.01});
+    auto& a = sim.add_flow(bbr1(11));
+    auto& b = sim.add_flow(bbr1(23), lag_ms * kMs);
+    auto* cb = static_cast<cc::Bbr1*>(b.cc.get());
+    sim.run(5 * kSec);
+    sim.reset_window();
+    sim.run(15 * kSec);
+    const double total = sim.goodput(a) + sim.goodput(b);
+    EXPECT_GT(mbit(total), 85) << lag_ms << " ms apart";
+    EXPECT_GT(sim.goodput(b) / total, 0.4) << lag_ms << " ms apart: " << mbit(sim.goodput(a)) << " vs "
+                                           << mbit(sim.goodput(b)) << "; " << cb->describe();
+    EXPECT_GT(sim.goodput(a) / total, 0.4) << lag_ms << " ms apart: " << mbit(sim.goodput(a)) << " vs "
+                                           << mbit(sim.goodput(b));
+  }
 }
 
 }  // namespace
