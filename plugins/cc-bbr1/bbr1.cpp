@@ -356,7 +356,7 @@ void Bbr1::set_outputs(const sdk::AckSample* ack, const sdk::PathState& path, sd
     const bool drain = mode_ == Mode::probe_bw && pacing_gain_ == 1.0 && path.has_rtt && min_rtt_ns_ &&
                        path.latest_rtt_ns > min_rtt_ns_ + make_up_queue_bound() / 2;
     double margin = kPacingMargin;
-    if (drain && last_round_min_rtt_ != UINT64_MAX && last_round_min_rtt_ > min_rtt_ns_) {
+    if (drain) {
       // A queue that stood through the whole last round trip (its fastest sample saw it) is
       // drained within a round trip. Two flows' models, each the max of its own share's samples,
       // add up to more than the link, and at 3 % under them the queue stood at 35-50 ms; behind
@@ -365,10 +365,10 @@ void Bbr1::set_outputs(const sdk::AckSample* ack, const sdk::PathState& path, sd
       // probes that find room do the sharing. A flow's own probe leaves no such queue, so alone
       // it keeps the gentle 3 % (keyed on the latest RTT, this cost a lone flow 0.5 % of its
       // goodput in the simulation).
-      const double standing = static_cast<double>(last_round_min_rtt_ - min_rtt_ns_);
+      const double standing = last_round_min_rtt_ != UINT64_MAX && last_round_min_rtt_ > min_rtt_ns_
+                                  ? static_cast<double>(last_round_min_rtt_ - min_rtt_ns_)
+                                  : 0.0;
       margin = std::clamp(1 - standing / static_cast<double>(path.latest_rtt_ns), kMaxCruiseDrain, kCruiseDrainGain);
-    } else if (drain) {
-      margin = kCruiseDrainGain;
     }
     if (draining_ && path.now_ns > drain_since_ns_) drain_total_ns_ += path.now_ns - drain_since_ns_;
     draining_ = drain;

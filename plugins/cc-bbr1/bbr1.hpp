@@ -70,8 +70,6 @@ class Bbr1 : public sdk::CongestionController {
   std::uint64_t congestion_cuts() const { return cuts_; }
   std::uint64_t probe_rtts() const { return probe_rtts_; }            // ProbeRTTs entered
   std::uint64_t probe_rtt_skips() const { return probe_rtt_skips_; }  // expiries that needed none
-  std::uint64_t room_probes() const { return room_probes_; }          // probes repeated at once: room found
-  std::uint64_t cruise_drain_ns() const { return drain_total_ns_; }     // time paced under the model
   double pacing_gain() const { return pacing_gain_; }
   std::uint64_t ack_aggregation_allowance() const;  // bytes added to the window for ACK bursts
 
@@ -116,11 +114,11 @@ class Bbr1 : public sdk::CongestionController {
   bool full_bw_reached_ = false;
 
   unsigned cycle_index_ = 0;
+  unsigned cycle_length_ = 8;           // probe, drain, and a random number of cruising phases
   std::uint64_t cycle_stamp_ = 0;
   // The current probe: its gain, and what the model and the RTT were before it and the RTT
   // while its packets were acknowledged, to tell whether it found room.
   double probe_gain_ = 1.25;
-  unsigned cycle_length_ = 8;           // probe, drain, and a random number of cruising phases
   std::uint64_t probe_start_bw_ = 0;
   std::uint64_t probe_base_rtt_ = UINT64_MAX;
   std::uint64_t probe_peak_rtt_ = 0;
